@@ -1,0 +1,292 @@
+/* JSON-RPC 2.0 envelopes and newline framing for superd and superctl. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "rpc.h"
+
+/* A valid id is a string, an integer or null (JSON-RPC 2.0 §4). */
+static int
+rpc_id_valid(const json_t *id)
+{
+	return json_is_string(id) || json_is_integer(id) || json_is_null(id);
+}
+
+int
+rpc_parse_request(const char *line, size_t len, struct rpc_request *req,
+    int *code, const char **msg)
+{
+	json_error_t jerr;
+	json_t *root, *version, *method, *id;
+	const char *name;
+
+	memset(req, 0, sizeof(*req));
+	root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		*code = RPC_PARSE_ERROR;
+		*msg = "parse error";
+		return -1;
+	}
+	req->root = root;
+	*code = RPC_INVALID_REQUEST;
+	if (json_is_array(root)) {
+		*msg = "batch requests are not supported";
+		return -1;
+	}
+	if (!json_is_object(root)) {
+		*msg = "a request must be a JSON object";
+		return -1;
+	}
+	id = json_object_get(root, "id");
+	if (id != NULL && rpc_id_valid(id))
+		req->id = id;
+	if (id != NULL && !rpc_id_valid(id)) {
+		*msg = "id must be a string, an integer or null";
+		return -1;
+	}
+	version = json_object_get(root, "jsonrpc");
+	if (!json_is_string(version) ||
+	    strcmp(json_string_value(version), "2.0") != 0) {
+		*msg = "\"jsonrpc\" must be \"2.0\"";
+		return -1;
+	}
+	method = json_object_get(root, "method");
+	if (!json_is_string(method)) {
+		*msg = "\"method\" must be a string";
+		return -1;
+	}
+	name = json_string_value(method);
+	if (json_string_length(method) == 0 ||
+	    json_string_length(method) > RPC_MAX_METHOD ||
+	    strlen(name) != json_string_length(method)) {
+		*msg = "bad method name";
+		return -1;
+	}
+	req->method = name;
+	req->params = json_object_get(root, "params");
+	if (req->params != NULL && !json_is_object(req->params) &&
+	    !json_is_array(req->params)) {
+		if (json_is_null(req->params)) {
+			req->params = NULL;
+		} else {
+			*msg = "\"params\" must be an object";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+rpc_request_free(struct rpc_request *req)
+{
+	if (req == NULL)
+		return;
+	json_decref(req->root);
+	memset(req, 0, sizeof(*req));
+}
+
+json_t *
+rpc_result_new(json_t *id, json_t *result)
+{
+	json_t *msg = json_object();
+
+	if (msg == NULL) {
+		json_decref(result);
+		return NULL;
+	}
+	json_object_set_new(msg, "jsonrpc", json_string("2.0"));
+	json_object_set(msg, "id", id != NULL ? id : json_null());
+	json_object_set_new(msg, "result",
+	    result != NULL ? result : json_object());
+	return msg;
+}
+
+json_t *
+rpc_error_new(json_t *id, int code, const char *fmt, ...)
+{
+	char text[4096];
+	va_list ap;
+	json_t *msg, *err;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	msg = json_object();
+	err = json_object();
+	if (msg == NULL || err == NULL) {
+		json_decref(msg);
+		json_decref(err);
+		return NULL;
+	}
+	json_object_set_new(err, "code", json_integer(code));
+	/* A message built from bytes we do not control may not be UTF-8;
+	 * jansson refuses such strings, so fall back to the code's name. */
+	if (json_object_set_new(err, "message", json_string(text)) != 0)
+		json_object_set_new(err, "message",
+		    json_string(rpc_code_name(code)));
+	json_object_set_new(msg, "jsonrpc", json_string("2.0"));
+	json_object_set(msg, "id", id != NULL ? id : json_null());
+	json_object_set_new(msg, "error", err);
+	return msg;
+}
+
+json_t *
+rpc_notification_new(const char *method, json_t *params)
+{
+	json_t *msg = json_object();
+
+	if (msg == NULL) {
+		json_decref(params);
+		return NULL;
+	}
+	json_object_set_new(msg, "jsonrpc", json_string("2.0"));
+	json_object_set_new(msg, "method", json_string(method));
+	json_object_set_new(msg, "params",
+	    params != NULL ? params : json_object());
+	return msg;
+}
+
+json_t *
+rpc_request_new(json_int_t id, const char *method, json_t *params)
+{
+	json_t *msg = json_object();
+
+	if (msg == NULL) {
+		json_decref(params);
+		return NULL;
+	}
+	json_object_set_new(msg, "jsonrpc", json_string("2.0"));
+	json_object_set_new(msg, "id", json_integer(id));
+	json_object_set_new(msg, "method", json_string(method));
+	if (params != NULL)
+		json_object_set_new(msg, "params", params);
+	return msg;
+}
+
+char *
+rpc_dump_line(const json_t *msg, size_t *len)
+{
+	char *text, *line;
+	size_t n;
+
+	text = json_dumps(msg, JSON_COMPACT);
+	if (text == NULL)
+		return NULL;
+	n = strlen(text);
+	line = realloc(text, n + 2);
+	if (line == NULL) {
+		free(text);
+		return NULL;
+	}
+	line[n] = '\n';
+	line[n + 1] = '\0';
+	*len = n + 1;
+	return line;
+}
+
+const char *
+rpc_code_name(int code)
+{
+	switch (code) {
+	case RPC_PARSE_ERROR:
+		return "parse error";
+	case RPC_INVALID_REQUEST:
+		return "invalid request";
+	case RPC_METHOD_NOT_FOUND:
+		return "method not found";
+	case RPC_INVALID_PARAMS:
+		return "invalid params";
+	case RPC_INTERNAL_ERROR:
+		return "internal error";
+	case RPC_NO_SUCH_PROCESS:
+		return "no such process";
+	case RPC_ALREADY_STARTED:
+		return "already started";
+	case RPC_NOT_RUNNING:
+		return "not running";
+	case RPC_SPAWN_ERROR:
+		return "spawn error";
+	case RPC_ABNORMAL_TERMINATION:
+		return "exited too quickly";
+	case RPC_PERMISSION_DENIED:
+		return "permission denied";
+	case RPC_SHUTTING_DOWN:
+		return "shutting down";
+	case RPC_CONFIG_INVALID:
+		return "config invalid";
+	case RPC_BAD_SIGNAL:
+		return "bad signal";
+	default:
+		return "error";
+	}
+}
+
+void
+rpc_lines_init(struct rpc_lines *l, size_t max)
+{
+	memset(l, 0, sizeof(*l));
+	l->max = max;
+}
+
+void
+rpc_lines_free(struct rpc_lines *l)
+{
+	free(l->buf);
+	memset(l, 0, sizeof(*l));
+}
+
+int
+rpc_lines_feed(struct rpc_lines *l, const char *data, size_t len)
+{
+	size_t need, cap;
+	char *p;
+
+	/* Drop what was already handed out before growing. */
+	if (l->start > 0) {
+		memmove(l->buf, l->buf + l->start, l->len - l->start);
+		l->len -= l->start;
+		l->start = 0;
+	}
+	need = l->len + len + 1;
+	if (need > l->cap) {
+		cap = l->cap ? l->cap : 4096;
+		while (cap < need)
+			cap *= 2;
+		p = realloc(l->buf, cap);
+		if (p == NULL) {
+			errno = ENOMEM;
+			return -1;
+		}
+		l->buf = p;
+		l->cap = cap;
+	}
+	memcpy(l->buf + l->len, data, len);
+	l->len += len;
+	return 0;
+}
+
+int
+rpc_lines_next(struct rpc_lines *l, char **line, size_t *len)
+{
+	char *start, *nl;
+	size_t avail;
+
+	if (l->buf == NULL)
+		return 0;
+	start = l->buf + l->start;
+	avail = l->len - l->start;
+	nl = memchr(start, '\n', avail);
+	if (nl == NULL)
+		return avail > l->max ? -1 : 0;
+	if ((size_t)(nl - start) > l->max)
+		return -1;
+	*nl = '\0';
+	*line = start;
+	*len = (size_t)(nl - start);
+	l->start += *len + 1;
+	return 1;
+}

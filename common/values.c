@@ -1,0 +1,705 @@
+/*
+ * Parsers for single config values. See values.h.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "values.h"
+
+/* A growable byte buffer for building words and expansions. */
+struct values_buf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+
+static const struct {
+	const char *name;
+	int	 sig;
+} values_signals[] = {
+	{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT },
+	{ "ILL", SIGILL }, { "TRAP", SIGTRAP }, { "ABRT", SIGABRT },
+	{ "IOT", SIGIOT }, { "BUS", SIGBUS }, { "FPE", SIGFPE },
+	{ "KILL", SIGKILL }, { "USR1", SIGUSR1 }, { "SEGV", SIGSEGV },
+	{ "USR2", SIGUSR2 }, { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },
+	{ "TERM", SIGTERM }, { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD },
+	{ "CONT", SIGCONT }, { "STOP", SIGSTOP }, { "TSTP", SIGTSTP },
+	{ "TTIN", SIGTTIN }, { "TTOU", SIGTTOU }, { "URG", SIGURG },
+	{ "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM },
+	{ "PROF", SIGPROF }, { "WINCH", SIGWINCH }, { "IO", SIGIO },
+	{ "POLL", SIGPOLL }, { "PWR", SIGPWR }, { "SYS", SIGSYS },
+};
+
+static void
+values_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+values_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static void *
+values_xrealloc(void *p, size_t n)
+{
+	void *q;
+
+	if ((q = realloc(p, n == 0 ? 1 : n)) == NULL)
+		abort();
+	return q;
+}
+
+static char *
+values_xstrdup(const char *s)
+{
+	char *p;
+
+	if ((p = strdup(s)) == NULL)
+		abort();
+	return p;
+}
+
+static void
+values_buf_add(struct values_buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->p = values_xrealloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void
+values_buf_addc(struct values_buf *b, char c)
+{
+	values_buf_add(b, &c, 1);
+}
+
+/* Take the buffer's string (never NULL) and reset the buffer. */
+static char *
+values_buf_take(struct values_buf *b)
+{
+	char *p;
+
+	if (b->p == NULL)
+		values_buf_add(b, "", 0);
+	p = b->p;
+	memset(b, 0, sizeof(*b));
+	return p;
+}
+
+static void
+values_strv_push(char ***v, size_t *n, char *s)
+{
+	*v = values_xrealloc(*v, (*n + 2) * sizeof(**v));
+	(*v)[(*n)++] = s;
+	(*v)[*n] = NULL;
+}
+
+int
+values_parse_bool(const char *s, bool *out, char *err, size_t errlen)
+{
+	static const char *yes[] = { "true", "yes", "on", "1" };
+	static const char *no[] = { "false", "no", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	values_err(err, errlen, "expected true/false/yes/no/on/off/1/0");
+	return -1;
+}
+
+int
+values_parse_int(const char *s, long long min, long long max,
+    long long *out, char *err, size_t errlen)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	if (*s == '\0' || isspace((unsigned char)*s)) {
+		values_err(err, errlen, "expected an integer");
+		return -1;
+	}
+	v = strtoll(s, &end, 10);
+	if (end == s || *end != '\0') {
+		values_err(err, errlen, "expected an integer");
+		return -1;
+	}
+	if (errno == ERANGE || v < min || v > max) {
+		values_err(err, errlen, "out of range %lld..%lld", min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+values_parse_size(const char *s, uint64_t *out, char *err, size_t errlen)
+{
+	static const struct {
+		const char *suffix;
+		uint64_t mult;
+	} units[] = {
+		{ "KB", 1024 }, { "MB", 1024 * 1024 },
+		{ "GB", 1024 * 1024 * 1024 }, { "", 1 },
+	};
+	unsigned long long v;
+	char *end;
+	size_t i;
+
+	errno = 0;
+	if (!isdigit((unsigned char)*s)) {
+		values_err(err, errlen, "expected a size such as 1024, 64KB, "
+		    "50MB or 1GB");
+		return -1;
+	}
+	v = strtoull(s, &end, 10);
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcasecmp(end, units[i].suffix) == 0)
+			break;
+	if (end == s || i == sizeof(units) / sizeof(units[0])) {
+		values_err(err, errlen, "expected a size such as 1024, 64KB, "
+		    "50MB or 1GB");
+		return -1;
+	}
+	if (errno == ERANGE || v > VALUES_SIZE_MAX / units[i].mult) {
+		values_err(err, errlen, "too large (at most %lluGB)",
+		    (unsigned long long)(VALUES_SIZE_MAX >> 30));
+		return -1;
+	}
+	*out = v * units[i].mult;
+	return 0;
+}
+
+int
+values_parse_signal(const char *s, int *out, char *err, size_t errlen)
+{
+	long long n;
+	size_t i;
+
+	if (isdigit((unsigned char)*s)) {
+		if (values_parse_int(s, 1, SIGRTMAX, &n, NULL, 0) == 0) {
+			*out = (int)n;
+			return 0;
+		}
+		values_err(err, errlen, "no signal number %s (1..%d)", s,
+		    SIGRTMAX);
+		return -1;
+	}
+	if (strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (i = 0; i < sizeof(values_signals) / sizeof(values_signals[0]);
+	    i++) {
+		if (strcasecmp(s, values_signals[i].name) == 0) {
+			*out = values_signals[i].sig;
+			return 0;
+		}
+	}
+	values_err(err, errlen, "expected a signal name (TERM, SIGHUP...) "
+	    "or number");
+	return -1;
+}
+
+const char *
+values_signal_name(int sig)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(values_signals) / sizeof(values_signals[0]);
+	    i++)
+		if (values_signals[i].sig == sig)
+			return values_signals[i].name;
+	return NULL;
+}
+
+int
+values_parse_duration(const char *s, int *out, char *err, size_t errlen)
+{
+	long long v;
+
+	if (values_parse_int(s, 0, VALUES_DURATION_MAX, &v, err, errlen) == -1)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+int
+values_parse_exitcodes(const char *s, uint8_t bitmap[32], char *err,
+    size_t errlen)
+{
+	uint8_t bits[32];
+	char item[32];
+	const char *p, *q;
+	long long v;
+	size_t n;
+
+	memset(bits, 0, sizeof(bits));
+	p = s;
+	for (;;) {
+		q = strchr(p, ',');
+		n = q != NULL ? (size_t)(q - p) : strlen(p);
+		while (n > 0 && isspace((unsigned char)*p)) {
+			p++;
+			n--;
+		}
+		while (n > 0 && isspace((unsigned char)p[n - 1]))
+			n--;
+		if (n == 0 || n >= sizeof(item)) {
+			values_err(err, errlen, "expected a comma-separated "
+			    "list of exit codes 0..255");
+			return -1;
+		}
+		memcpy(item, p, n);
+		item[n] = '\0';
+		if (values_parse_int(item, 0, 255, &v, NULL, 0) == -1) {
+			values_err(err, errlen, "'%s' is not an exit code "
+			    "0..255", item);
+			return -1;
+		}
+		bits[v / 8] |= (uint8_t)(1u << (v % 8));
+		if (q == NULL)
+			break;
+		p = q + 1;
+	}
+	memcpy(bitmap, bits, sizeof(bits));
+	return 0;
+}
+
+int
+values_parse_octal(const char *s, int max, int *out, char *err,
+    size_t errlen)
+{
+	const char *p = s;
+	long v = 0;
+
+	if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O'))
+		p += 2;
+	if (*p == '\0')
+		goto bad;
+	for (; *p != '\0'; p++) {
+		if (*p < '0' || *p > '7')
+			goto bad;
+		v = v * 8 + (*p - '0');
+		if (v > max) {
+			values_err(err, errlen, "out of range 0..0%o", max);
+			return -1;
+		}
+	}
+	*out = (int)v;
+	return 0;
+bad:
+	values_err(err, errlen, "expected an octal number such as 022");
+	return -1;
+}
+
+/* Read one double- or single-quoted run starting at *pp (on the quote)
+ * into b; *pp ends after the closing quote. -1 when unterminated. */
+static int
+values_quoted(const char **pp, struct values_buf *b)
+{
+	const char *p = *pp;
+	char q = *p++;
+
+	for (; *p != q; p++) {
+		if (*p == '\0')
+			return -1;
+		if (q == '"' && *p == '\\' &&
+		    (p[1] == '"' || p[1] == '\\' || p[1] == '$' ||
+		    p[1] == '`' || p[1] == '\n')) {
+			p++;
+			if (*p == '\n')
+				continue;
+		}
+		values_buf_addc(b, *p);
+	}
+	*pp = p + 1;
+	return 0;
+}
+
+int
+values_split_command(const char *s, char ***out, char *err, size_t errlen)
+{
+	struct values_buf b = { NULL, 0, 0 };
+	const char *p = s;
+	char **v = NULL;
+	size_t n = 0;
+	bool inword = false;
+
+	for (;;) {
+		if (*p == '\0' || isspace((unsigned char)*p)) {
+			if (inword) {
+				if (n == VALUES_ARGV_MAX) {
+					values_err(err, errlen, "more than %d "
+					    "words", VALUES_ARGV_MAX);
+					goto fail;
+				}
+				values_strv_push(&v, &n, values_buf_take(&b));
+				inword = false;
+			}
+			if (*p == '\0')
+				break;
+			p++;
+			continue;
+		}
+		inword = true;
+		if (*p == '"' || *p == '\'') {
+			if (values_quoted(&p, &b) == -1) {
+				values_err(err, errlen, "unterminated %s quote",
+				    *p == '"' ? "double" : "single");
+				goto fail;
+			}
+			if (b.p == NULL)
+				values_buf_add(&b, "", 0);
+			continue;
+		}
+		if (*p == '\\') {
+			p++;
+			if (*p == '\0') {
+				values_err(err, errlen, "backslash at the end");
+				goto fail;
+			}
+			if (*p == '\n') {
+				p++;
+				continue;
+			}
+		}
+		values_buf_addc(&b, *p++);
+	}
+	if (n == 0) {
+		values_err(err, errlen, "empty command");
+		goto fail;
+	}
+	*out = v;
+	return 0;
+fail:
+	free(b.p);
+	values_strv_free(v);
+	return -1;
+}
+
+/* One KEY=value item of an environment list; *pp on the key, left after
+ * the item's terminating comma (or at the end). */
+static int
+values_env_item(const char **pp, struct values_buf *b, char *err,
+    size_t errlen)
+{
+	const char *p = *pp;
+	size_t trail = 0;
+
+	while (*p != '=' && *p != ',' && *p != '\0' &&
+	    !isspace((unsigned char)*p))
+		values_buf_addc(b, *p++);
+	while (isspace((unsigned char)*p))
+		p++;
+	if (b->len == 0 || *p != '=') {
+		values_err(err, errlen, "expected KEY=value at '%.20s'", *pp);
+		return -1;
+	}
+	values_buf_addc(b, *p++);
+	while (*p == ' ' || *p == '\t')
+		p++;
+	while (*p != ',' && *p != '\0') {
+		if (*p == '"' || *p == '\'') {
+			if (values_quoted(&p, b) == -1) {
+				values_err(err, errlen, "unterminated quote");
+				return -1;
+			}
+			trail = 0;
+			continue;
+		}
+		if (*p == '\n' || *p == '\r')
+			break;
+		trail = isspace((unsigned char)*p) ? trail + 1 : 0;
+		values_buf_addc(b, *p++);
+	}
+	b->len -= trail;
+	b->p[b->len] = '\0';
+	if (strchr(b->p, '\n') != NULL || strchr(b->p, '\r') != NULL) {
+		values_err(err, errlen, "a newline inside a value");
+		return -1;
+	}
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p != ',' && *p != '\0') {
+		values_err(err, errlen, "expected ',' after a value");
+		return -1;
+	}
+	if (*p == ',')
+		p++;
+	*pp = p;
+	return 0;
+}
+
+/* Set "K=V" in the vector, replacing an earlier K. */
+static void
+values_env_set(char ***v, size_t *n, char *kv)
+{
+	size_t i, klen = strcspn(kv, "=") + 1;
+
+	for (i = 0; i < *n; i++) {
+		if (strncmp((*v)[i], kv, klen) == 0) {
+			free((*v)[i]);
+			(*v)[i] = kv;
+			return;
+		}
+	}
+	values_strv_push(v, n, kv);
+}
+
+int
+values_parse_env(const char *s, char ***out, char *err, size_t errlen)
+{
+	struct values_buf b = { NULL, 0, 0 };
+	const char *p = s;
+	char **v = NULL;
+	size_t n = 0;
+
+	for (;;) {
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == '\0')
+			break;
+		if (values_env_item(&p, &b, err, errlen) == -1)
+			goto fail;
+		if (n == VALUES_ENV_MAX) {
+			values_err(err, errlen, "more than %d variables",
+			    VALUES_ENV_MAX);
+			goto fail;
+		}
+		values_env_set(&v, &n, values_buf_take(&b));
+	}
+	if (v == NULL) {
+		v = values_xrealloc(NULL, sizeof(*v));
+		v[0] = NULL;
+	}
+	*out = v;
+	return 0;
+fail:
+	free(b.p);
+	values_strv_free(v);
+	return -1;
+}
+
+/* The value of one expansion name: a string in *sv or a number in *nv.
+ * 1 string, 2 number, -1 unknown. */
+static int
+values_expand_lookup(const char *name, const struct values_expand *x,
+    const char **sv, long long *nv, char *err, size_t errlen)
+{
+	if (strncmp(name, "ENV_", 4) == 0) {
+		if ((*sv = getenv(name + 4)) != NULL)
+			return 1;
+		values_err(err, errlen, "%%(%s)s: environment variable %s "
+		    "is not set", name, name + 4);
+		return -1;
+	}
+	*sv = NULL;
+	if (strcmp(name, "here") == 0)
+		*sv = x->here;
+	else if (strcmp(name, "host_node_name") == 0)
+		*sv = x->host_node_name;
+	else if (strcmp(name, "program_name") == 0)
+		*sv = x->program_name;
+	else if (strcmp(name, "group_name") == 0)
+		*sv = x->group_name;
+	else if (strcmp(name, "process_num") == 0 && x->process_num >= 0) {
+		*nv = x->process_num;
+		return 2;
+	} else if (strcmp(name, "numprocs") == 0 && x->numprocs >= 0) {
+		*nv = x->numprocs;
+		return 2;
+	}
+	if (*sv != NULL)
+		return 1;
+	values_err(err, errlen, "unknown expansion %%(%s)", name);
+	return -1;
+}
+
+/* Format one looked-up value with a Python-like spec: flags "-0 +",
+ * width, precision, conversion s, d or i. */
+static int
+values_expand_format(struct values_buf *b, const char *spec, char conv,
+    int kind, const char *sv, long long nv, char *err, size_t errlen)
+{
+	char fmt[32], num[32], *end, *tmp;
+	int len;
+
+	if (conv == 's' && kind == 2) {
+		snprintf(num, sizeof(num), "%lld", nv);
+		sv = num;
+	} else if (conv != 's' && kind == 1) {
+		errno = 0;
+		nv = strtoll(sv, &end, 10);
+		if (*sv == '\0' || *end != '\0' || errno == ERANGE) {
+			values_err(err, errlen, "%%()%c needs a number, got "
+			    "'%.40s'", conv, sv);
+			return -1;
+		}
+	}
+	snprintf(fmt, sizeof(fmt), "%%%s%s", spec, conv == 's' ? "s" : "lld");
+	len = conv == 's' ? snprintf(NULL, 0, fmt, sv) :
+	    snprintf(NULL, 0, fmt, nv);
+	if (len < 0 || b->len + (size_t)len > VALUES_EXPAND_MAX) {
+		values_err(err, errlen, "value longer than %d bytes after "
+		    "expansion", VALUES_EXPAND_MAX);
+		return -1;
+	}
+	tmp = values_xrealloc(NULL, (size_t)len + 1);
+	if (conv == 's')
+		snprintf(tmp, (size_t)len + 1, fmt, sv);
+	else
+		snprintf(tmp, (size_t)len + 1, fmt, nv);
+	values_buf_add(b, tmp, (size_t)len);
+	free(tmp);
+	return 0;
+}
+
+/* One %(name)spec at *pp (just after the '%'); *pp moves past it. */
+static int
+values_expand_one(const char **pp, const struct values_expand *x,
+    struct values_buf *b, char *err, size_t errlen)
+{
+	const char *p = *pp + 1, *close, *sv;
+	char name[128], spec[16];
+	long long nv = 0;
+	size_t n;
+	int kind;
+
+	if ((close = strchr(p, ')')) == NULL ||
+	    (size_t)(close - p) >= sizeof(name)) {
+		values_err(err, errlen, "unterminated %%( expansion");
+		return -1;
+	}
+	n = (size_t)(close - p);
+	memcpy(name, p, n);
+	name[n] = '\0';
+	p = close + 1;
+	n = strspn(p, "-0 +");
+	n += strspn(p + n, "0123456789");
+	if (p[n] == '.')
+		n += 1 + strspn(p + n + 1, "0123456789");
+	if (n >= 8 || (p[n] != 's' && p[n] != 'd' && p[n] != 'i')) {
+		values_err(err, errlen, "bad format after %%(%s): expected "
+		    "s or d as in %%(%s)s", name, name);
+		return -1;
+	}
+	memcpy(spec, p, n);
+	spec[n] = '\0';
+	if ((kind = values_expand_lookup(name, x, &sv, &nv, err, errlen)) < 0)
+		return -1;
+	if (values_expand_format(b, spec, p[n], kind, sv, nv, err,
+	    errlen) == -1)
+		return -1;
+	*pp = p + n + 1;
+	return 0;
+}
+
+char *
+values_expand(const char *s, const struct values_expand *x, char *err,
+    size_t errlen)
+{
+	struct values_buf b = { NULL, 0, 0 };
+	const char *p = s, *q;
+
+	while ((q = strchr(p, '%')) != NULL) {
+		if (b.len + (size_t)(q - p) > VALUES_EXPAND_MAX) {
+			values_err(err, errlen, "value longer than %d bytes "
+			    "after expansion", VALUES_EXPAND_MAX);
+			goto fail;
+		}
+		values_buf_add(&b, p, (size_t)(q - p));
+		if (q[1] == '%') {
+			values_buf_addc(&b, '%');
+			p = q + 2;
+			continue;
+		}
+		if (q[1] != '(') {
+			values_err(err, errlen, "a '%%' must be written '%%%%' "
+			    "or start an expansion such as %%(here)s");
+			goto fail;
+		}
+		p = q + 1;
+		if (values_expand_one(&p, x, &b, err, errlen) == -1)
+			goto fail;
+	}
+	values_buf_add(&b, p, strlen(p));
+	return values_buf_take(&b);
+fail:
+	free(b.p);
+	return NULL;
+}
+
+size_t
+values_strv_len(char *const *v)
+{
+	size_t n = 0;
+
+	while (v != NULL && v[n] != NULL)
+		n++;
+	return n;
+}
+
+char **
+values_strv_dup(char *const *v)
+{
+	size_t i, n = values_strv_len(v);
+	char **r;
+
+	if (v == NULL)
+		return NULL;
+	r = values_xrealloc(NULL, (n + 1) * sizeof(*r));
+	for (i = 0; i < n; i++)
+		r[i] = values_xstrdup(v[i]);
+	r[n] = NULL;
+	return r;
+}
+
+bool
+values_strv_equal(char *const *a, char *const *b)
+{
+	size_t i;
+
+	if (values_strv_len(a) != values_strv_len(b))
+		return false;
+	for (i = 0; a != NULL && a[i] != NULL; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return false;
+	return true;
+}
+
+void
+values_strv_free(char **v)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}

@@ -1,0 +1,21 @@
+/* Publish/subscribe of process state changes. Subscribers may
+ * unsubscribe themselves or others from inside a callback. */
+#ifndef SUPERD_EVENTS_H
+#define SUPERD_EVENTS_H
+
+#include "process.h"
+
+struct events_sub;
+
+typedef void (*events_cb)(const struct process *, enum process_state from,
+    enum process_state to, void *arg);
+
+/* A new subscription; NULL on allocation failure. */
+struct events_sub *events_subscribe(events_cb, void *arg);
+/* Ends a subscription; NULL is a no-op. */
+void	events_unsubscribe(struct events_sub *);
+/* Called by process.c only, once per state change. */
+void	events_publish(const struct process *, enum process_state from,
+	    enum process_state to);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * The registry of groups and processes built from a config snapshot:
+ * start in ascending priority, stop in descending, name matching, and
+ * applying a new snapshot without touching what did not change.
+ */
+#ifndef SUPERD_SUPERVISOR_H
+#define SUPERD_SUPERVISOR_H
+
+#include <sys/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+struct event_base;
+struct process;
+struct supervisor;
+
+/* Takes ownership of `cfg`; `config_path` is what reread loads again. */
+struct supervisor *supervisor_new(struct event_base *, struct config *cfg,
+	    const char *config_path);
+void	supervisor_free(struct supervisor *);
+
+/* The live snapshot (borrowed). */
+const struct config *supervisor_config(const struct supervisor *);
+/* Start every autostart process, groups in ascending priority. */
+void	supervisor_autostart(struct supervisor *);
+/* Reap every exited child (waitpid WNOHANG loop) and hand each to its
+ * process; pids we did not start are reaped and ignored. */
+void	supervisor_reap(struct supervisor *);
+/* Stop everything in descending priority; `done` runs once all are
+ * stopped (or after the shutdown timeout). New starts are refused. */
+void	supervisor_shutdown(struct supervisor *, void (*done)(void *),
+	    void *arg);
+bool	supervisor_shutting_down(const struct supervisor *);
+
+/* Every process, groups by (priority, name), processes in order.
+ * The array is borrowed and valid until the next config apply. */
+struct process *const *supervisor_processes(const struct supervisor *,
+	    size_t *n);
+/* Resolve names ("all", "GROUP:*", "GROUP:NAME", "NAME" of a process or
+ * a group) into a new malloc'd array without duplicates, in registry
+ * order. -1 with *unmatched pointing at the first name that matches
+ * nothing. */
+int	supervisor_match(const struct supervisor *, const char *const *names,
+	    size_t nnames, struct process ***out, size_t *nout,
+	    const char **unmatched);
+
+/* Load the config from disk and say what differs, changing nothing.
+ * -1 when the config is invalid (messages in diags). */
+int	supervisor_reread(struct supervisor *, struct config_diff *,
+	    struct diags *);
+/* Load and apply: removed groups stop and go, added ones start per
+ * autostart, in changed groups only processes whose definition changed
+ * restart. `groups` (NULL = all) limits what is applied. -1 when the
+ * config is invalid: nothing changes. */
+int	supervisor_update(struct supervisor *, const char *const *groups,
+	    size_t ngroups, struct config_diff *, struct diags *);
+/* After a reread or update: the [superd]/[control] keys whose new value
+ * needs a restart of superd to take effect (socket...), into out (up to
+ * max, borrowed static names); returns how many. */
+size_t	supervisor_restart_needed(const struct supervisor *,
+	    const char **out, size_t max);
+
+#endif
