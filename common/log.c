@@ -77,6 +77,9 @@ log_open_file(const char *path)
 	return 0;
 }
 
+static void log_vwrite(enum log_level, const char *, va_list, int)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 log_vwrite(enum log_level level, const char *fmt, va_list ap, int errnum)
 {

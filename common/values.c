@@ -540,43 +540,105 @@ values_expand_lookup(const char *name, const struct values_expand *x,
 	return -1;
 }
 
+/* A parsed %(name)SPEC: flags "-0 +", width, precision. */
+struct values_spec {
+	bool	 left, zero, plus, space;
+	long	 width;
+	long	 prec;		/* -1: none */
+};
+
+static void
+values_spec_parse(const char *spec, struct values_spec *sp)
+{
+	char *end;
+
+	memset(sp, 0, sizeof(*sp));
+	for (; *spec != '\0' && strchr("-0 +", *spec) != NULL; spec++) {
+		sp->left |= *spec == '-';
+		sp->zero |= *spec == '0';
+		sp->plus |= *spec == '+';
+		sp->space |= *spec == ' ';
+	}
+	sp->width = strtol(spec, &end, 10);
+	sp->prec = *end == '.' ? strtol(end + 1, NULL, 10) : -1;
+}
+
+static void
+values_buf_fill(struct values_buf *b, char c, size_t n)
+{
+	while (n-- > 0)
+		values_buf_addc(b, c);
+}
+
+/* Append sign, precision zeros, text and width padding as printf would
+ * for %s (sign "") or %d. */
+static int
+values_expand_pad(struct values_buf *b, const struct values_spec *sp,
+    const char *sign, size_t zeros, const char *text, size_t tlen,
+    bool numeric, char *err, size_t errlen)
+{
+	size_t total = strlen(sign) + zeros + tlen, pad = 0;
+
+	if (sp->width > 0 && (size_t)sp->width > total)
+		pad = (size_t)sp->width - total;
+	if (b->len + total + pad > VALUES_EXPAND_MAX) {
+		values_err(err, errlen, "value longer than %d bytes after "
+		    "expansion", VALUES_EXPAND_MAX);
+		return -1;
+	}
+	if (!sp->left && !(numeric && sp->zero && sp->prec < 0))
+		values_buf_fill(b, ' ', pad);
+	values_buf_add(b, sign, strlen(sign));
+	if (!sp->left && numeric && sp->zero && sp->prec < 0)
+		values_buf_fill(b, '0', pad);
+	values_buf_fill(b, '0', zeros);
+	values_buf_add(b, text, tlen);
+	if (sp->left)
+		values_buf_fill(b, ' ', pad);
+	return 0;
+}
+
 /* Format one looked-up value with a Python-like spec: flags "-0 +",
  * width, precision, conversion s, d or i. */
 static int
 values_expand_format(struct values_buf *b, const char *spec, char conv,
     int kind, const char *sv, long long nv, char *err, size_t errlen)
 {
-	char fmt[32], num[32], *end, *tmp;
-	int len;
+	struct values_spec sp;
+	unsigned long long u;
+	char num[32], *end;
+	const char *sign;
+	size_t tlen, zeros = 0;
 
-	if (conv == 's' && kind == 2) {
-		snprintf(num, sizeof(num), "%lld", nv);
-		sv = num;
-	} else if (conv != 's' && kind == 1) {
+	values_spec_parse(spec, &sp);
+	if (conv == 's') {
+		if (kind == 2) {
+			snprintf(num, sizeof(num), "%lld", nv);
+			sv = num;
+		}
+		tlen = strlen(sv);
+		if (sp.prec >= 0 && (size_t)sp.prec < tlen)
+			tlen = (size_t)sp.prec;
+		return values_expand_pad(b, &sp, "", 0, sv, tlen, false, err,
+		    errlen);
+	}
+	if (kind == 1) {
 		errno = 0;
 		nv = strtoll(sv, &end, 10);
 		if (*sv == '\0' || *end != '\0' || errno == ERANGE) {
-			values_err(err, errlen, "%%()%c needs a number, got "
+			values_err(err, errlen, "%%(...)%c needs a number, got "
 			    "'%.40s'", conv, sv);
 			return -1;
 		}
 	}
-	snprintf(fmt, sizeof(fmt), "%%%s%s", spec, conv == 's' ? "s" : "lld");
-	len = conv == 's' ? snprintf(NULL, 0, fmt, sv) :
-	    snprintf(NULL, 0, fmt, nv);
-	if (len < 0 || b->len + (size_t)len > VALUES_EXPAND_MAX) {
-		values_err(err, errlen, "value longer than %d bytes after "
-		    "expansion", VALUES_EXPAND_MAX);
-		return -1;
-	}
-	tmp = values_xrealloc(NULL, (size_t)len + 1);
-	if (conv == 's')
-		snprintf(tmp, (size_t)len + 1, fmt, sv);
-	else
-		snprintf(tmp, (size_t)len + 1, fmt, nv);
-	values_buf_add(b, tmp, (size_t)len);
-	free(tmp);
-	return 0;
+	u = nv < 0 ? 0 - (unsigned long long)nv : (unsigned long long)nv;
+	snprintf(num, sizeof(num), "%llu", u);
+	sign = nv < 0 ? "-" : sp.plus ? "+" : sp.space ? " " : "";
+	tlen = strlen(num);
+	if (sp.prec > 0 && (size_t)sp.prec > tlen)
+		zeros = (size_t)sp.prec - tlen;
+	return values_expand_pad(b, &sp, sign, zeros, num, tlen, true, err,
+	    errlen);
 }
 
 /* One %(name)spec at *pp (just after the '%'); *pp moves past it. */

@@ -16,7 +16,8 @@
 
 #define VALUES_DURATION_MAX	31536000	/* one year, in seconds */
 #define VALUES_SIZE_MAX		(UINT64_C(1) << 50)
-#define VALUES_EXPAND_MAX	(1024 * 1024)	/* bytes after expansion */
+/* The longest value after expansion, in bytes. */
+#define VALUES_EXPAND_MAX	(1024 * 1024)
 #define VALUES_ARGV_MAX		4096
 #define VALUES_ENV_MAX		4096
 
@@ -27,7 +28,8 @@ int	values_parse_int(const char *, long long min, long long max,
 	    long long *, char *err, size_t errlen);
 /* 1024, 64KB, 50MB, 1GB (powers of 1024, any case), up to
  * VALUES_SIZE_MAX. */
-int	values_parse_size(const char *, uint64_t *, char *err, size_t errlen);
+int	values_parse_size(const char *, uint64_t *, char *err,
+	    size_t errlen);
 /* TERM, SIGTERM, sigterm or 15. */
 int	values_parse_signal(const char *, int *, char *err, size_t errlen);
 /* "TERM" for SIGTERM; NULL when the number has no name here. */
@@ -42,7 +44,8 @@ int	values_parse_octal(const char *, int max, int *, char *err,
 	    size_t errlen);
 /* KEY="val, with comma",K2=v2 into a NULL-terminated "K=V" vector (the
  * last of a repeated key wins). */
-int	values_parse_env(const char *, char ***out, char *err, size_t errlen);
+int	values_parse_env(const char *, char ***out, char *err,
+	    size_t errlen);
 /* Split a command line into words as POSIX sh would (quotes, backslashes;
  * no expansion, no globbing). At least one word. */
 int	values_split_command(const char *, char ***out, char *err,

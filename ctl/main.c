@@ -1,6 +1,409 @@
-/* placeholder */
-int
-main(void)
+/*
+ * superctl: flags, finding the control socket, and the superd> prompt.
+ * The commands themselves live in commands.c.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#ifdef HAVE_LIBEDIT
+#include <editline/readline.h>
+#endif
+
+#include "client.h"
+#include "commands.h"
+#include "config.h"
+#include "values.h"
+
+#define CTL_PROMPT	  "superd> "
+
+/* What a quick scan of the main config file found. */
+struct ctl_scan {
+	char	*ctl_socket;	/* [superctl] socket, [supervisorctl] serverurl */
+	char	*socket;	/* [control] socket, [unix_http_server] file */
+};
+
+static void
+ctl_on_signal(int sig)
 {
-	return 1;
+	(void)sig;
+	client_interrupted = 1;
+}
+
+static char *
+ctl_trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+/* A value as supervisord reads it: a ';' after whitespace starts a
+ * comment; %(here)s and %(ENV_X)s are expanded. NULL when unusable. */
+static char *
+ctl_scan_value(char *value, const char *here)
+{
+	struct values_expand ex;
+	char err[256], *p;
+
+	for (p = value; *p != '\0'; p++) {
+		if (*p == ';' && p > value && isspace((unsigned char)p[-1])) {
+			*p = '\0';
+			break;
+		}
+	}
+	value = ctl_trim(value);
+	memset(&ex, 0, sizeof(ex));
+	ex.here = here;
+	ex.process_num = -1;
+	ex.numprocs = -1;
+	return values_expand(value, &ex, err, sizeof(err));
+}
+
+static void
+ctl_scan_set(char **slot, char *value)
+{
+	if (value == NULL)
+		return;
+	free(*slot);
+	*slot = value;
+}
+
+/*
+ * Find the socket keys in the main config file alone, line by line (any
+ * line length). This is what superctl needs, and it works on a file that
+ * the full loader refuses (a broken program section must not keep
+ * `superctl update` from reaching the daemon to hear about it). 0, or -1
+ * with errno when the file cannot be read.
+ */
+static int
+ctl_scan_config(const char *path, struct ctl_scan *scan)
+{
+	char section[64] = "", *line = NULL, *s, *eq, *key, *value;
+	char here[PATH_MAX], *copy;
+	size_t cap = 0;
+	bool wanted = false;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (f == NULL)
+		return -1;
+	copy = strdup(path);
+	if (copy == NULL || realpath(dirname(copy), here) == NULL)
+		snprintf(here, sizeof(here), ".");
+	free(copy);
+	while (getline(&line, &cap, f) != -1) {
+		/* Most lines belong to [program:x]: skip them cheaply. */
+		if (!wanted && line[0] != '[' && line[0] != ' ' &&
+		    line[0] != '\t')
+			continue;
+		s = ctl_trim(line);
+		if (*s == '[') {
+			eq = strchr(s, ']');
+			if (eq != NULL)
+				*eq = '\0';
+			snprintf(section, sizeof(section), "%s",
+			    ctl_trim(s + 1));
+			wanted = strcasecmp(section, "superctl") == 0 ||
+			    strcasecmp(section, "supervisorctl") == 0 ||
+			    strcasecmp(section, "control") == 0 ||
+			    strcasecmp(section, "unix_http_server") == 0;
+			continue;
+		}
+		if (!wanted || *s == ';' || *s == '#' ||
+		    (eq = strpbrk(s, "=:")) == NULL)
+			continue;
+		*eq = '\0';
+		key = ctl_trim(s);
+		value = eq + 1;
+		if ((strcasecmp(section, "superctl") == 0 &&
+		    strcmp(key, "socket") == 0))
+			ctl_scan_set(&scan->ctl_socket, ctl_scan_value(value,
+			    here));
+		else if (strcasecmp(section, "supervisorctl") == 0 &&
+		    strcmp(key, "serverurl") == 0) {
+			value = ctl_trim(value);
+			if (strncmp(value, "unix://", 7) == 0)
+				ctl_scan_set(&scan->ctl_socket,
+				    ctl_scan_value(value + 7, here));
+		} else if ((strcasecmp(section, "control") == 0 &&
+		    strcmp(key, "socket") == 0) ||
+		    (strcasecmp(section, "unix_http_server") == 0 &&
+		    strcmp(key, "file") == 0))
+			ctl_scan_set(&scan->socket, ctl_scan_value(value,
+			    here));
+	}
+	free(line);
+	fclose(f);
+	return 0;
+}
+
+/* The socket named by the full config (with includes), or NULL. */
+static char *
+ctl_config_socket(const char *path)
+{
+	struct diags diags;
+	struct config *cfg;
+	char *sock = NULL;
+
+	diags_init(&diags);
+	cfg = config_load(path, CONFIG_NO_USERS, &diags);
+	if (cfg != NULL) {
+		if (cfg->ctl_socket != NULL)
+			sock = strdup(cfg->ctl_socket);
+		else if (cfg->socket != NULL)
+			sock = strdup(cfg->socket);
+	}
+	config_free(cfg);
+	diags_free(&diags);
+	return sock;
+}
+
+/*
+ * The control socket, as SPEC.md section 6 says: -s, $SUPERD_SOCKET, the
+ * config's [superctl] then [control] socket, the default. A config named
+ * with -c or $SUPERD_CONFIG that cannot be read is reported; the default
+ * one may be missing silently. Returns a new string.
+ */
+static char *
+ctl_find_socket(const char *opt_socket, const char *opt_config)
+{
+	struct ctl_scan scan = { NULL, NULL };
+	const char *path, *env;
+	char *sock = NULL;
+	bool named = true;
+
+	if (opt_socket != NULL)
+		return strdup(opt_socket);
+	env = getenv("SUPERD_SOCKET");
+	if (env != NULL && *env != '\0')
+		return strdup(env);
+	path = opt_config;
+	if (path == NULL && (env = getenv("SUPERD_CONFIG")) != NULL &&
+	    *env != '\0')
+		path = env;
+	if (path == NULL) {
+		path = CONFIG_DEFAULT_PATH;
+		named = false;
+	}
+	if (ctl_scan_config(path, &scan) == -1) {
+		if (named)
+			fprintf(stderr, "superctl: cannot read config %s: %s "
+			    "(using %s)\n", path, strerror(errno),
+			    CONFIG_DEFAULT_SOCKET);
+		return strdup(CONFIG_DEFAULT_SOCKET);
+	}
+	/*
+	 * [superctl] in the main file settles it. Otherwise an included
+	 * file might still hold one, which only the full loader knows.
+	 */
+	if (scan.ctl_socket != NULL) {
+		free(scan.socket);
+		return scan.ctl_socket;
+	}
+	sock = ctl_config_socket(path);
+	if (sock == NULL)
+		sock = scan.socket;
+	else
+		free(scan.socket);
+	return sock != NULL ? sock : strdup(CONFIG_DEFAULT_SOCKET);
+}
+
+/* Read one command line: libedit on a terminal when built with it. */
+static char *
+ctl_read_line(bool tty)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+#ifdef HAVE_LIBEDIT
+	if (tty)
+		return readline(CTL_PROMPT);
+#endif
+	if (tty) {
+		fputs(CTL_PROMPT, stdout);
+		fflush(stdout);
+	}
+	n = getline(&line, &cap, stdin);
+	if (n == -1) {
+		free(line);
+		return NULL;
+	}
+	if (n > 0 && line[n - 1] == '\n')
+		line[n - 1] = '\0';
+	return line;
+}
+
+/*
+ * The superd> prompt (stdin a terminal), or commands read line by line
+ * from stdin. Like supervisorctl it runs `status` first on a terminal
+ * and always exits 0.
+ */
+static int
+ctl_shell(struct commands_ctx *ctx)
+{
+	char status_word[] = "status";
+	char *status[] = { status_word, NULL };
+	bool tty = isatty(STDIN_FILENO);
+	char **words, err[256], *line, *s;
+
+	ctx->interactive = true;
+	if (tty)
+		commands_run(ctx, 1, status);
+	while (!ctx->quit) {
+		client_interrupted = 0;
+		line = ctl_read_line(tty);
+		if (line == NULL) {
+			if (tty)
+				fputc('\n', stdout);
+			break;
+		}
+		s = ctl_trim(line);
+		if (*s == '\0' || *s == '#') {
+			free(line);
+			continue;
+		}
+#ifdef HAVE_LIBEDIT
+		if (tty)
+			add_history(s);
+#endif
+		if (values_split_command(s, &words, err, sizeof(err)) == -1)
+			fprintf(stderr, "superctl: %s\n", err);
+		else {
+			commands_run(ctx, (int)values_strv_len(words), words);
+			values_strv_free(words);
+		}
+		fflush(stdout);
+		free(line);
+	}
+	return COMMANDS_EXIT_OK;
+}
+
+static void
+ctl_usage(void)
+{
+	fprintf(stderr, "usage: superctl [-c FILE] [-s SOCKET] [-t SECONDS] "
+	    "[--json] [--raw] COMMAND [ARGS...]\n"
+	    "       superctl help   (the commands)\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "raw", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct commands_ctx ctx;
+	struct sigaction sa;
+	const char *opt_config = NULL, *opt_socket = NULL, *term;
+	char *sock, *end;
+	double secs;
+	int ch, i, n, rc;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.timeout_ms = CLIENT_DEFAULT_TIMEOUT;
+	while ((ch = getopt_long(argc, argv, "+c:s:t:jrhV", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			opt_config = optarg;
+			break;
+		case 's':
+			opt_socket = optarg;
+			break;
+		case 't':
+			errno = 0;
+			secs = strtod(optarg, &end);
+			if (*optarg == '\0' || *end != '\0' || errno != 0 ||
+			    secs < 0 || secs > 86400) {
+				fprintf(stderr, "superctl: bad timeout '%s' "
+				    "(seconds, 0 for none)\n", optarg);
+				return COMMANDS_EXIT_USAGE;
+			}
+			ctx.timeout_ms = (int)(secs * 1000);
+			if (secs > 0 && ctx.timeout_ms == 0)
+				ctx.timeout_ms = 1;
+			break;
+		case 'j':
+			ctx.json = true;
+			break;
+		case 'r':
+			ctx.raw = true;
+			break;
+		case 'h':
+			commands_help(false);
+			return COMMANDS_EXIT_OK;
+		case 'V':
+			printf("superctl %s\n", SUPERD_VERSION);
+			return COMMANDS_EXIT_OK;
+		default:
+			ctl_usage();
+			return COMMANDS_EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	/* --json and --raw are also taken after the command. */
+	for (i = 0, n = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			ctx.json = true;
+		else if (strcmp(argv[i], "--raw") == 0)
+			ctx.raw = true;
+		else
+			argv[n++] = argv[i];
+	}
+	argc = n;
+	argv[argc] = NULL;
+
+	ctx.tty = isatty(STDOUT_FILENO);
+	term = getenv("TERM");
+	ctx.color = ctx.tty && !ctx.json && getenv("NO_COLOR") == NULL &&
+	    (term == NULL || strcmp(term, "dumb") != 0);
+
+	/* SIGINT ends tail -f and events cleanly (exit 0); no SA_RESTART so
+	 * that poll(2) returns. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = ctl_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+
+	if (argc > 0 && (strcmp(argv[0], "help") == 0 ||
+	    strcmp(argv[0], "_commands") == 0)) {
+		ctx.socket = CONFIG_DEFAULT_SOCKET;
+		return commands_run(&ctx, argc, argv);
+	}
+	sock = ctl_find_socket(opt_socket, opt_config);
+	if (sock == NULL) {
+		fprintf(stderr, "superctl: out of memory\n");
+		return COMMANDS_EXIT_FAILURE;
+	}
+	ctx.socket = sock;
+	if (argc == 0)
+		rc = ctl_shell(&ctx);
+	else
+		rc = commands_run(&ctx, argc, argv);
+	free(sock);
+	return rc;
 }

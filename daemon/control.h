@@ -45,4 +45,24 @@ void	control_client_unref(struct control_client *);
 /* False once the connection closed; sends are then no-ops. */
 bool	control_client_alive(const struct control_client *);
 
+/*
+ * Additions by the control/methods engineer (issue 3/5).
+ */
+struct control_hook;
+/* Run fn(arg) once when the connection closes (or at control_free): a
+ * pending reply or a stream cleans up there. NULL when the client is
+ * already closed or on allocation failure. */
+struct control_hook *control_client_hook(struct control_client *,
+	    void (*fn)(void *), void *arg);
+/* Cancel a hook that has not run; the hook is freed. NULL is a no-op. */
+void	control_client_unhook(struct control_client *, struct control_hook *);
+/* Hooks (pending replies and streams) a client holds, to cap them. */
+size_t	control_client_nhooks(const struct control_client *);
+/* Write the current pid into the lock file (after -d forked). */
+void	control_update_pid(struct control *);
+/* Adopt a connected socket as a client with a role (METHODS_ROLE_*),
+ * without peer credentials: for the fuzz harness and unit tests. NULL
+ * on failure (the fd is then closed). */
+struct control_client *control_adopt(struct control *, int fd, int role);
+
 #endif

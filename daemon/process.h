@@ -80,4 +80,41 @@ const char *process_state_name(enum process_state);
 /* Seconds since start when running, else 0. */
 long	process_uptime(const struct process *);
 
+/* ---- Additions by the engine (not in the first contract). ---- */
+
+/* The full name users see: "NAME" when the group holds exactly one
+ * process named like the group, else "GROUP:NAME". New malloc'd string. */
+char	*process_make_fullname(const struct group_conf *,
+	    const struct proc_conf *);
+/* SIGKILL now, to the process group with killasgroup: 0 or
+ * RPC_NOT_RUNNING. Used by a shutdown past its deadline. */
+int	process_kill(struct process *);
+
+/* The pure state machine, kept free of syscalls so that it can be unit
+ * tested. Every transition process.c makes is one of these. */
+enum process_event {
+	PROCESS_EV_START = 0,	/* spawn attempt: operator, autostart, retry */
+	PROCESS_EV_SPAWN_FAIL,	/* fork/setup/exec failed */
+	PROCESS_EV_UP,		/* alive for startsecs */
+	PROCESS_EV_EXIT,	/* the child was reaped */
+	PROCESS_EV_STOP,	/* operator stop, shutdown, update */
+	PROCESS_EV_GIVE_UP,	/* more failed starts than startretries */
+	PROCESS_EV_COUNT
+};
+/* The state after `ev` in `from`; false when `ev` does not apply there. */
+bool	process_next_state(enum process_state from, enum process_event ev,
+	    enum process_state *to);
+/* Seconds to wait in BACKOFF after `failures` failed starts: one more
+ * per failure (1, 2, 3...) as supervisord, saturating at
+ * PROCESS_BACKOFF_MAX. */
+#define PROCESS_BACKOFF_MAX 60
+unsigned int process_backoff_delay(long failures);
+/* True when `failures` failed starts exhaust startretries (FATAL). */
+bool	process_gives_up(long failures, int startretries);
+/* True when an exit from RUNNING restarts the process. */
+bool	process_should_restart(enum autorestart, bool expected);
+/* True when an exit code is expected (death by a signal never is). */
+bool	process_exit_expected(const struct proc_conf *, bool by_signal,
+	    int code);
+
 #endif

@@ -1,1 +1,178 @@
-/* placeholder: being written */
+/* superd's signals, turned into loop events by libevent: no work is
+ * done in a raw handler. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "log.h"
+#include "notify.h"
+#include "signals.h"
+#include "supervisor.h"
+
+struct signals {
+	struct supervisor *sv;
+	void	(*on_shutdown)(void *);
+	void	*arg;
+	struct event *ev[6];
+	size_t	 nev;
+};
+
+static void
+signals_on_chld(evutil_socket_t sig, short what, void *arg)
+{
+	struct signals *s = arg;
+
+	(void)sig;
+	(void)what;
+	supervisor_reap(s->sv);
+}
+
+static void
+signals_on_term(evutil_socket_t sig, short what, void *arg)
+{
+	struct signals *s = arg;
+
+	(void)what;
+	if (!supervisor_shutting_down(s->sv))
+		log_info("received SIG%s: shutting down",
+		    sigabbrev_np((int)sig) != NULL ? sigabbrev_np((int)sig)
+						  : "?");
+	else
+		log_info("received SIG%s: already shutting down",
+		    sigabbrev_np((int)sig) != NULL ? sigabbrev_np((int)sig)
+						  : "?");
+	if (s->on_shutdown != NULL)
+		s->on_shutdown(s->arg);
+}
+
+static void
+signals_log_list(const char *what, char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		log_info("reload: %s %s", what, v[i]);
+}
+
+int
+signals_reload(struct supervisor *sv)
+{
+	struct config_diff diff;
+	struct diags diags;
+	const char *keys[16];
+	char buf[1024];
+	size_t i, n;
+	int rc;
+
+	if (supervisor_shutting_down(sv))
+		return 0;
+	notify_send("RELOADING=1");
+	log_info("reloading the config");
+	diags_init(&diags);
+	memset(&diff, 0, sizeof(diff));
+	rc = supervisor_update(sv, NULL, 0, &diff, &diags);
+	for (i = 0; i < diags.n; i++) {
+		diags_format(&diags.v[i], buf, sizeof(buf));
+		if (diags.v[i].warning)
+			log_warn("%s", buf);
+		else
+			log_error("%s", buf);
+	}
+	if (rc == -1)
+		log_error("reload failed: the config is invalid; nothing "
+		    "changed");
+	else {
+		signals_log_list("added", diff.added, diff.nadded);
+		signals_log_list("changed", diff.changed, diff.nchanged);
+		signals_log_list("removed", diff.removed, diff.nremoved);
+		n = supervisor_restart_needed(sv, keys, 16);
+		for (i = 0; i < n; i++)
+			log_warn("reload: %s changed: restart superd to apply "
+			    "it", keys[i]);
+		config_diff_free(&diff);
+	}
+	diags_free(&diags);
+	notify_send("READY=1");
+	return rc;
+}
+
+static void
+signals_on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct signals *s = arg;
+
+	(void)sig;
+	(void)what;
+	(void)signals_reload(s->sv);
+}
+
+static void
+signals_on_usr2(evutil_socket_t sig, short what, void *arg)
+{
+	struct signals *s = arg;
+
+	(void)sig;
+	(void)what;
+	(void)supervisor_reopen_logs(s->sv);
+}
+
+static int
+signals_add(struct signals *s, struct event_base *base, int sig,
+    event_callback_fn cb)
+{
+	struct event *ev;
+
+	ev = evsignal_new(base, sig, cb, s);
+	if (ev == NULL || evsignal_add(ev, NULL) == -1) {
+		if (ev != NULL)
+			event_free(ev);
+		return -1;
+	}
+	s->ev[s->nev++] = ev;
+	return 0;
+}
+
+struct signals *
+signals_new(struct event_base *base, struct supervisor *sv,
+    void (*on_shutdown)(void *), void *arg)
+{
+	struct signals *s;
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGPIPE, &sa, NULL);
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->sv = sv;
+	s->on_shutdown = on_shutdown;
+	s->arg = arg;
+	if (signals_add(s, base, SIGCHLD, signals_on_chld) == -1 ||
+	    signals_add(s, base, SIGTERM, signals_on_term) == -1 ||
+	    signals_add(s, base, SIGINT, signals_on_term) == -1 ||
+	    signals_add(s, base, SIGQUIT, signals_on_term) == -1 ||
+	    signals_add(s, base, SIGHUP, signals_on_hup) == -1 ||
+	    signals_add(s, base, SIGUSR2, signals_on_usr2) == -1) {
+		signals_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+signals_free(struct signals *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->nev; i++)
+		event_free(s->ev[i]);
+	free(s);
+}

@@ -1,1 +1,1072 @@
-/* placeholder: being written */
+/*
+ * The registry: groups of processes built from config snapshots.
+ *
+ * Snapshots are immutable and reference counted here: the live one, the
+ * one superd booted with (for restart_needed), every group (its
+ * group_conf and its processes' proc_confs live in one snapshot), and
+ * every process still running an older definition (a process being
+ * stopped before it restarts with a changed definition, or a retiring
+ * process of a removed group). A snapshot is freed when none of them
+ * points into it any more.
+ *
+ * Work that follows a state change (freeing a retired process,
+ * restarting a changed one, the next step of a shutdown) runs from a
+ * deferred event, never from inside events_publish(): other subscribers
+ * must see every change in order, and process.c must not find its
+ * process freed under it.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "events.h"
+#include "log.h"
+#include "output.h"
+#include "process.h"
+#include "supervisor.h"
+
+struct supervisor_snap {
+	struct config *cfg;
+	int	 refs;
+	struct supervisor_snap *next;
+};
+
+struct supervisor_group {
+	const struct group_conf *gc;
+	struct supervisor_snap *snap;
+	struct process **procs;
+	size_t	 n;
+};
+
+/* A process of a removed group (or replaced by one with another full
+ * name), stopping; freed once it is down. */
+struct supervisor_retiree {
+	struct process *p;
+	struct supervisor_snap *snap;
+};
+
+/* A process whose definition changed: it stops, then starts again with
+ * `conf` (from its group's snapshot). `old` is the snapshot its running
+ * definition lives in. */
+struct supervisor_pending {
+	struct process *p;
+	const struct proc_conf *conf;
+	struct supervisor_snap *old;
+};
+
+#define SUPERVISOR_MAX_RESTART_KEYS 16
+
+struct supervisor {
+	struct event_base *base;
+	char	*path;
+	struct supervisor_snap *snaps;
+	struct supervisor_snap *cur;
+	struct supervisor_snap *boot;
+	struct supervisor_group *groups;
+	size_t	 ngroups;
+	struct process **flat;
+	int64_t	*keys;
+	size_t	 nflat;
+	struct supervisor_retiree *ret;
+	size_t	 nret;
+	struct supervisor_pending *pend;
+	size_t	 npend;
+	struct events_sub *sub;
+	struct event *tick;
+	bool	 shutting_down;
+	bool	 done_called;
+	bool	 forced;
+	void	(*done)(void *);
+	void	*done_arg;
+	struct event *deadline;
+	const char *restart_keys[SUPERVISOR_MAX_RESTART_KEYS];
+	size_t	 nrestart;
+};
+
+/* ---- snapshots ---- */
+
+static struct supervisor_snap *
+supervisor_snap_new(struct supervisor *sv, struct config *cfg)
+{
+	struct supervisor_snap *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->cfg = cfg;
+	s->next = sv->snaps;
+	sv->snaps = s;
+	return s;
+}
+
+static struct supervisor_snap *
+supervisor_snap_ref(struct supervisor_snap *s)
+{
+	s->refs++;
+	return s;
+}
+
+static void
+supervisor_snap_unref(struct supervisor *sv, struct supervisor_snap *s)
+{
+	struct supervisor_snap **pp;
+
+	if (s == NULL || --s->refs > 0)
+		return;
+	for (pp = &sv->snaps; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	}
+	config_free(s->cfg);
+	free(s);
+}
+
+/* ---- ordering ---- */
+
+/* Start order: group priority, then process priority. */
+static int64_t
+supervisor_key(int gprio, int pprio)
+{
+	return (int64_t)gprio * 4294967296LL + ((int64_t)pprio + 2147483648LL);
+}
+
+static int
+supervisor_group_cmp(const void *a, const void *b)
+{
+	const struct supervisor_group *x = a, *y = b;
+
+	if (x->gc->priority != y->gc->priority)
+		return x->gc->priority < y->gc->priority ? -1 : 1;
+	return strcmp(x->gc->name, y->gc->name);
+}
+
+static int
+supervisor_rebuild(struct supervisor *sv)
+{
+	struct process **flat;
+	int64_t *keys;
+	size_t i, j, n = 0;
+
+	qsort(sv->groups, sv->ngroups, sizeof(*sv->groups),
+	    supervisor_group_cmp);
+	for (i = 0; i < sv->ngroups; i++)
+		n += sv->groups[i].n;
+	flat = calloc(n + 1, sizeof(*flat));
+	keys = calloc(n + 1, sizeof(*keys));
+	if (flat == NULL || keys == NULL) {
+		free(flat);
+		free(keys);
+		return -1;
+	}
+	n = 0;
+	for (i = 0; i < sv->ngroups; i++) {
+		for (j = 0; j < sv->groups[i].n; j++) {
+			flat[n] = sv->groups[i].procs[j];
+			keys[n] = supervisor_key(sv->groups[i].gc->priority,
+			    flat[n]->conf->priority);
+			n++;
+		}
+	}
+	free(sv->flat);
+	free(sv->keys);
+	sv->flat = flat;
+	sv->keys = keys;
+	sv->nflat = n;
+	return 0;
+}
+
+struct supervisor_ord {
+	struct process *p;
+	int64_t	 key;
+	size_t	 idx;
+};
+
+static int
+supervisor_ord_cmp(const void *a, const void *b)
+{
+	const struct supervisor_ord *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Start the autostart processes among `procs` in ascending priority. */
+static void
+supervisor_start_ordered(struct supervisor *sv, struct process **procs,
+    size_t n)
+{
+	struct supervisor_ord *o;
+	size_t i, k;
+
+	if (n == 0 || sv->shutting_down)
+		return;
+	if ((o = calloc(n, sizeof(*o))) == NULL) {
+		log_error("supervisor: out of memory starting processes");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		o[i].p = procs[i];
+		o[i].idx = i;
+		o[i].key = INT64_MAX;
+		for (k = 0; k < sv->nflat; k++)
+			if (sv->flat[k] == procs[i])
+				o[i].key = sv->keys[k];
+	}
+	qsort(o, n, sizeof(*o), supervisor_ord_cmp);
+	for (i = 0; i < n; i++)
+		if (o[i].p->conf->autostart)
+			(void)process_start(o[i].p);
+	free(o);
+}
+
+/* ---- deferred work ---- */
+
+static void
+supervisor_kick(struct supervisor *sv)
+{
+	if (sv->tick != NULL)
+		event_active(sv->tick, EV_TIMEOUT, 0);
+}
+
+static void
+supervisor_on_event(const struct process *p, enum process_state from,
+    enum process_state to, void *arg)
+{
+	struct supervisor *sv = arg;
+
+	(void)p;
+	(void)from;
+	(void)to;
+	if (sv->nret > 0 || sv->npend > 0 || sv->shutting_down)
+		supervisor_kick(sv);
+}
+
+static bool
+supervisor_is_down(const struct process *p)
+{
+	return !process_is_running(p) && p->state != PROCESS_STOPPING;
+}
+
+static void
+supervisor_finish(struct supervisor *sv)
+{
+	if (sv->done_called)
+		return;
+	sv->done_called = true;
+	if (sv->deadline != NULL)
+		evtimer_del(sv->deadline);
+	log_info("every program stopped");
+	if (sv->done != NULL)
+		sv->done(sv->done_arg);
+}
+
+/*
+ * One step of a shutdown: wait while anything is STOPPING; then stop
+ * every running process of the highest remaining priority at once.
+ * Retiring processes count as the highest priority.
+ */
+static void
+supervisor_shutdown_step(struct supervisor *sv)
+{
+	int64_t best = INT64_MIN;
+	bool any = false;
+	size_t i;
+
+	if (sv->done_called)
+		return;
+	for (i = 0; i < sv->nret; i++) {
+		if (process_is_running(sv->ret[i].p)) {
+			if (sv->ret[i].p->state == PROCESS_STOPPING)
+				return;
+			any = true;
+			best = INT64_MAX;
+		}
+	}
+	for (i = 0; i < sv->nflat; i++) {
+		if (!process_is_running(sv->flat[i]))
+			continue;
+		if (sv->flat[i]->state == PROCESS_STOPPING)
+			return;
+		any = true;
+		if (sv->keys[i] > best)
+			best = sv->keys[i];
+	}
+	if (!any) {
+		supervisor_finish(sv);
+		return;
+	}
+	for (i = 0; i < sv->nret; i++)
+		if (best == INT64_MAX && process_is_running(sv->ret[i].p))
+			(void)process_stop(sv->ret[i].p);
+	for (i = 0; i < sv->nflat; i++)
+		if (sv->keys[i] == best && process_is_running(sv->flat[i]))
+			(void)process_stop(sv->flat[i]);
+}
+
+static void
+supervisor_on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct supervisor *sv = arg;
+	struct supervisor_pending pd;
+	size_t i;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < sv->nret;) {
+		if (!supervisor_is_down(sv->ret[i].p)) {
+			i++;
+			continue;
+		}
+		log_debug("program %s: removed", sv->ret[i].p->fullname);
+		process_free(sv->ret[i].p);
+		supervisor_snap_unref(sv, sv->ret[i].snap);
+		sv->ret[i] = sv->ret[--sv->nret];
+	}
+	for (i = 0; i < sv->npend;) {
+		if (!supervisor_is_down(sv->pend[i].p)) {
+			i++;
+			continue;
+		}
+		pd = sv->pend[i];
+		sv->pend[i] = sv->pend[--sv->npend];
+		process_set_conf(pd.p, pd.conf);
+		supervisor_snap_unref(sv, pd.old);
+		if (!sv->shutting_down && pd.conf->autostart)
+			(void)process_start(pd.p);
+	}
+	if (sv->shutting_down)
+		supervisor_shutdown_step(sv);
+}
+
+static void
+supervisor_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct supervisor *sv = arg;
+	struct timeval tv = { 1, 0 };
+	size_t i;
+
+	(void)fd;
+	(void)what;
+	if (sv->forced) {
+		log_error("processes still running 1s after SIGKILL; "
+		    "giving up on them");
+		supervisor_finish(sv);
+		return;
+	}
+	log_warn("shutdown_timeout reached: killing what is left");
+	sv->forced = true;
+	for (i = 0; i < sv->nflat; i++)
+		(void)process_kill(sv->flat[i]);
+	for (i = 0; i < sv->nret; i++)
+		(void)process_kill(sv->ret[i].p);
+	evtimer_add(sv->deadline, &tv);
+}
+
+/* ---- building ---- */
+
+static void
+supervisor_group_clear(struct supervisor_group *g)
+{
+	free(g->procs);
+	g->procs = NULL;
+	g->n = 0;
+}
+
+/* A group with fresh STOPPED processes for every definition of gc. The
+ * live snapshot must already be the one gc lives in (fullnames). */
+static int
+supervisor_group_init(struct supervisor *sv, struct supervisor_group *g,
+    const struct group_conf *gc, struct supervisor_snap *snap)
+{
+	size_t i;
+
+	memset(g, 0, sizeof(*g));
+	g->gc = gc;
+	if ((g->procs = calloc(gc->nprocs + 1, sizeof(*g->procs))) == NULL)
+		return -1;
+	for (i = 0; i < gc->nprocs; i++) {
+		g->procs[i] = process_new(sv->base, sv, gc->procs[i]);
+		if (g->procs[i] == NULL) {
+			while (i-- > 0)
+				process_free(g->procs[i]);
+			supervisor_group_clear(g);
+			return -1;
+		}
+		g->n++;
+	}
+	g->snap = supervisor_snap_ref(snap);
+	return 0;
+}
+
+struct supervisor *
+supervisor_new(struct event_base *base, struct config *cfg,
+    const char *config_path)
+{
+	struct supervisor *sv;
+	struct supervisor_snap *snap;
+	size_t i;
+
+	if ((sv = calloc(1, sizeof(*sv))) == NULL)
+		return NULL;
+	sv->base = base;
+	if ((sv->path = strdup(config_path)) == NULL ||
+	    (snap = supervisor_snap_new(sv, cfg)) == NULL) {
+		free(sv->path);
+		free(sv);
+		return NULL;
+	}
+	sv->cur = supervisor_snap_ref(snap);
+	sv->boot = supervisor_snap_ref(snap);
+	sv->groups = calloc(cfg->ngroups + 1, sizeof(*sv->groups));
+	if (sv->groups == NULL)
+		goto fail;
+	for (i = 0; i < cfg->ngroups; i++) {
+		if (supervisor_group_init(sv, &sv->groups[i], cfg->groups[i],
+		    snap) == -1)
+			goto fail;
+		sv->ngroups++;
+	}
+	if (supervisor_rebuild(sv) == -1)
+		goto fail;
+	if (base != NULL) {
+		sv->tick = event_new(base, -1, 0, supervisor_on_tick, sv);
+		sv->deadline = evtimer_new(base, supervisor_on_deadline, sv);
+		if (sv->tick == NULL || sv->deadline == NULL)
+			goto fail;
+	}
+	if ((sv->sub = events_subscribe(supervisor_on_event, sv)) == NULL)
+		goto fail;
+	return sv;
+fail:
+	supervisor_free(sv);
+	return NULL;
+}
+
+/* At exit only: whatever still runs is killed and waited for. */
+static void
+supervisor_reap_now(struct process *p)
+{
+	int st;
+	pid_t pid = p->pid;
+
+	if (!process_is_running(p))
+		return;
+	(void)process_kill(p);
+	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	process_on_exit(p, st);
+}
+
+void
+supervisor_free(struct supervisor *sv)
+{
+	struct supervisor_snap *s;
+	size_t i, j;
+
+	if (sv == NULL)
+		return;
+	events_unsubscribe(sv->sub);
+	sv->sub = NULL;
+	sv->shutting_down = true;
+	for (i = 0; i < sv->nret; i++) {
+		supervisor_reap_now(sv->ret[i].p);
+		process_free(sv->ret[i].p);
+	}
+	for (i = 0; i < sv->ngroups; i++) {
+		for (j = 0; j < sv->groups[i].n; j++) {
+			supervisor_reap_now(sv->groups[i].procs[j]);
+			process_free(sv->groups[i].procs[j]);
+		}
+		supervisor_group_clear(&sv->groups[i]);
+	}
+	free(sv->ret);
+	free(sv->pend);
+	free(sv->groups);
+	free(sv->flat);
+	free(sv->keys);
+	if (sv->tick != NULL)
+		event_free(sv->tick);
+	if (sv->deadline != NULL)
+		event_free(sv->deadline);
+	while ((s = sv->snaps) != NULL) {
+		sv->snaps = s->next;
+		config_free(s->cfg);
+		free(s);
+	}
+	free(sv->path);
+	free(sv);
+}
+
+const struct config *
+supervisor_config(const struct supervisor *sv)
+{
+	return sv->cur != NULL ? sv->cur->cfg : NULL;
+}
+
+void
+supervisor_autostart(struct supervisor *sv)
+{
+	supervisor_start_ordered(sv, sv->flat, sv->nflat);
+}
+
+static struct process *
+supervisor_find_pid(const struct supervisor *sv, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < sv->nflat; i++)
+		if (sv->flat[i]->pid == pid)
+			return sv->flat[i];
+	for (i = 0; i < sv->nret; i++)
+		if (sv->ret[i].p->pid == pid)
+			return sv->ret[i].p;
+	return NULL;
+}
+
+void
+supervisor_reap(struct supervisor *sv)
+{
+	struct process *p;
+	pid_t pid;
+	int st;
+
+	for (;;) {
+		pid = waitpid(-1, &st, WNOHANG);
+		if (pid == 0)
+			break;
+		if (pid == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != ECHILD)
+				log_syserr("waitpid");
+			break;
+		}
+		if ((p = supervisor_find_pid(sv, pid)) != NULL)
+			process_on_exit(p, st);
+		else
+			log_debug("reaped unknown pid %d", (int)pid);
+	}
+}
+
+void
+supervisor_shutdown(struct supervisor *sv, void (*done)(void *), void *arg)
+{
+	struct timeval tv;
+	const struct config *cfg = supervisor_config(sv);
+	size_t i;
+
+	if (sv->shutting_down)
+		return;
+	sv->shutting_down = true;
+	sv->done = done;
+	sv->done_arg = arg;
+	/* Nothing waiting for a retry or a restart starts again. */
+	for (i = 0; i < sv->nflat; i++)
+		if (!process_is_running(sv->flat[i]))
+			(void)process_stop(sv->flat[i]);
+	for (i = 0; i < sv->nret; i++)
+		if (!process_is_running(sv->ret[i].p))
+			(void)process_stop(sv->ret[i].p);
+	if (cfg != NULL && cfg->shutdown_timeout > 0 && sv->deadline != NULL) {
+		tv.tv_sec = cfg->shutdown_timeout;
+		tv.tv_usec = 0;
+		evtimer_add(sv->deadline, &tv);
+	}
+	supervisor_kick(sv);
+}
+
+bool
+supervisor_shutting_down(const struct supervisor *sv)
+{
+	return sv->shutting_down;
+}
+
+struct process *const *
+supervisor_processes(const struct supervisor *sv, size_t *n)
+{
+	*n = sv->nflat;
+	return sv->flat;
+}
+
+static const struct supervisor_group *
+supervisor_find_group(const struct supervisor *sv, const char *name,
+    size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < sv->ngroups; i++)
+		if (strlen(sv->groups[i].gc->name) == len &&
+		    strncmp(sv->groups[i].gc->name, name, len) == 0)
+			return &sv->groups[i];
+	return NULL;
+}
+
+static bool
+supervisor_match_one(const struct supervisor *sv, const char *name,
+    bool *sel)
+{
+	const struct supervisor_group *g;
+	const char *colon;
+	bool hit = false;
+	size_t i, j, k;
+
+	if (strcmp(name, "all") == 0) {
+		for (i = 0; i < sv->nflat; i++)
+			sel[i] = true;
+		return true;
+	}
+	colon = strchr(name, ':');
+	if (colon != NULL) {
+		g = supervisor_find_group(sv, name, (size_t)(colon - name));
+		if (g == NULL)
+			return false;
+		for (j = 0; j < g->n; j++) {
+			if (colon[1] != '\0' && strcmp(colon + 1, "*") != 0 &&
+			    strcmp(colon + 1, g->procs[j]->conf->name) != 0)
+				continue;
+			for (k = 0; k < sv->nflat; k++)
+				if (sv->flat[k] == g->procs[j])
+					sel[k] = hit = true;
+		}
+		return hit;
+	}
+	for (k = 0; k < sv->nflat; k++)
+		if (strcmp(sv->flat[k]->fullname, name) == 0)
+			sel[k] = hit = true;
+	if (hit)
+		return true;
+	if ((g = supervisor_find_group(sv, name, strlen(name))) != NULL) {
+		for (j = 0; j < g->n; j++)
+			for (k = 0; k < sv->nflat; k++)
+				if (sv->flat[k] == g->procs[j])
+					sel[k] = hit = true;
+		return hit || g->n == 0;
+	}
+	for (k = 0; k < sv->nflat; k++)
+		if (strcmp(sv->flat[k]->conf->name, name) == 0)
+			sel[k] = hit = true;
+	return hit;
+}
+
+int
+supervisor_match(const struct supervisor *sv, const char *const *names,
+    size_t nnames, struct process ***out, size_t *nout,
+    const char **unmatched)
+{
+	struct process **v;
+	bool *sel;
+	size_t i, n = 0;
+
+	*out = NULL;
+	*nout = 0;
+	*unmatched = NULL;
+	if ((sel = calloc(sv->nflat + 1, sizeof(*sel))) == NULL)
+		return -1;
+	for (i = 0; i < nnames; i++) {
+		if (!supervisor_match_one(sv, names[i], sel)) {
+			*unmatched = names[i];
+			free(sel);
+			return -1;
+		}
+	}
+	if ((v = calloc(sv->nflat + 1, sizeof(*v))) == NULL) {
+		free(sel);
+		return -1;
+	}
+	for (i = 0; i < sv->nflat; i++)
+		if (sel[i])
+			v[n++] = sv->flat[i];
+	free(sel);
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
+/* ---- reread / update ---- */
+
+static struct supervisor_group *
+supervisor_group_named(struct supervisor *sv, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sv->ngroups; i++)
+		if (strcmp(sv->groups[i].gc->name, name) == 0)
+			return &sv->groups[i];
+	return NULL;
+}
+
+static bool
+supervisor_in(const char *const *names, size_t n, const char *name)
+{
+	size_t i;
+
+	if (names == NULL)
+		return true;
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+static int
+supervisor_push_name(char ***v, size_t *n, const char *name)
+{
+	char **nv;
+
+	if ((nv = reallocarray(*v, *n + 2, sizeof(**v))) == NULL)
+		return -1;
+	*v = nv;
+	if ((nv[*n] = strdup(name)) == NULL)
+		return -1;
+	(*n)++;
+	nv[*n] = NULL;
+	return 0;
+}
+
+static int
+supervisor_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* What differs between the running registry and `cfg`, limited to
+ * `groups` (NULL: all). Running groups are compared, not the last
+ * snapshot, so a partial update leaves the rest to a later one. */
+static int
+supervisor_diff(struct supervisor *sv, const struct config *cfg,
+    const char *const *groups, size_t ngroups, struct config_diff *d)
+{
+	const struct supervisor_group *g;
+	size_t i;
+
+	memset(d, 0, sizeof(*d));
+	for (i = 0; i < cfg->ngroups; i++) {
+		const struct group_conf *gc = cfg->groups[i];
+
+		if (!supervisor_in(groups, ngroups, gc->name))
+			continue;
+		g = supervisor_group_named(sv, gc->name);
+		if (g == NULL) {
+			if (supervisor_push_name(&d->added, &d->nadded,
+			    gc->name) == -1)
+				return -1;
+		} else if (!group_conf_equal(g->gc, gc)) {
+			if (supervisor_push_name(&d->changed, &d->nchanged,
+			    gc->name) == -1)
+				return -1;
+		}
+	}
+	for (i = 0; i < sv->ngroups; i++) {
+		const char *name = sv->groups[i].gc->name;
+
+		if (supervisor_in(groups, ngroups, name) &&
+		    config_find_group(cfg, name) == NULL &&
+		    supervisor_push_name(&d->removed, &d->nremoved, name) == -1)
+			return -1;
+	}
+	if (d->nadded > 1)
+		qsort(d->added, d->nadded, sizeof(char *), supervisor_strcmp);
+	if (d->nchanged > 1)
+		qsort(d->changed, d->nchanged, sizeof(char *),
+		    supervisor_strcmp);
+	if (d->nremoved > 1)
+		qsort(d->removed, d->nremoved, sizeof(char *),
+		    supervisor_strcmp);
+	return 0;
+}
+
+static void
+supervisor_note_restart(struct supervisor *sv, const struct config *cfg)
+{
+	sv->nrestart = config_restart_needed(sv->boot->cfg, cfg,
+	    sv->restart_keys, SUPERVISOR_MAX_RESTART_KEYS);
+	if (sv->nrestart > SUPERVISOR_MAX_RESTART_KEYS)
+		sv->nrestart = SUPERVISOR_MAX_RESTART_KEYS;
+}
+
+int
+supervisor_reread(struct supervisor *sv, struct config_diff *diff,
+    struct diags *diags)
+{
+	struct config *cfg;
+	int rc;
+
+	if ((cfg = config_load(sv->path, 0, diags)) == NULL)
+		return -1;
+	rc = supervisor_diff(sv, cfg, NULL, 0, diff);
+	supervisor_note_restart(sv, cfg);
+	config_free(cfg);
+	if (rc == -1)
+		diags_add(diags, sv->path, 0, false, "out of memory");
+	return rc;
+}
+
+static struct supervisor_pending *
+supervisor_pending_of(struct supervisor *sv, const struct process *p)
+{
+	size_t i;
+
+	for (i = 0; i < sv->npend; i++)
+		if (sv->pend[i].p == p)
+			return &sv->pend[i];
+	return NULL;
+}
+
+/* Stop `p` and free it once it is down. `snap` is its group's. */
+static int
+supervisor_retire(struct supervisor *sv, struct process *p,
+    struct supervisor_snap *snap)
+{
+	struct supervisor_retiree *nr;
+	struct supervisor_pending *pd;
+
+	nr = reallocarray(sv->ret, sv->nret + 1, sizeof(*nr));
+	if (nr == NULL)
+		return -1;
+	sv->ret = nr;
+	sv->ret[sv->nret].p = p;
+	if ((pd = supervisor_pending_of(sv, p)) != NULL) {
+		/* Its running definition is the pending entry's snapshot. */
+		sv->ret[sv->nret].snap = pd->old;
+		*pd = sv->pend[--sv->npend];
+	} else
+		sv->ret[sv->nret].snap = supervisor_snap_ref(snap);
+	sv->nret++;
+	(void)process_stop(p);
+	return 0;
+}
+
+/* Restart `p` with `conf` once it is down. */
+static int
+supervisor_pend(struct supervisor *sv, struct process *p,
+    const struct proc_conf *conf, struct supervisor_snap *old)
+{
+	struct supervisor_pending *pd;
+
+	if ((pd = supervisor_pending_of(sv, p)) != NULL) {
+		pd->conf = conf;
+		return 0;
+	}
+	pd = reallocarray(sv->pend, sv->npend + 1, sizeof(*pd));
+	if (pd == NULL)
+		return -1;
+	sv->pend = pd;
+	pd[sv->npend].p = p;
+	pd[sv->npend].conf = conf;
+	pd[sv->npend].old = supervisor_snap_ref(old);
+	sv->npend++;
+	(void)process_stop(p);
+	return 0;
+}
+
+/* Move an unchanged group to the equal definitions of `gc`. */
+static void
+supervisor_group_move(struct supervisor *sv, struct supervisor_group *g,
+    const struct group_conf *gc, struct supervisor_snap *snap)
+{
+	struct supervisor_pending *pd;
+	size_t i;
+
+	for (i = 0; i < g->n && i < gc->nprocs; i++) {
+		if ((pd = supervisor_pending_of(sv, g->procs[i])) != NULL)
+			pd->conf = gc->procs[i];
+		else
+			process_set_conf(g->procs[i], gc->procs[i]);
+	}
+	g->gc = gc;
+	supervisor_snap_ref(snap);
+	supervisor_snap_unref(sv, g->snap);
+	g->snap = snap;
+}
+
+/* Apply a changed group: keep equal processes, restart changed ones,
+ * retire removed ones, create new ones (appended to *fresh). */
+static int
+supervisor_group_change(struct supervisor *sv, struct supervisor_group *g,
+    const struct group_conf *gc, struct supervisor_snap *snap,
+    struct process **fresh, size_t *nfresh)
+{
+	struct process **procs, *p;
+	bool *used;
+	char *fn;
+	size_t i, j;
+
+	procs = calloc(gc->nprocs + 1, sizeof(*procs));
+	used = calloc(g->n + 1, sizeof(*used));
+	if (procs == NULL || used == NULL)
+		goto fail;
+	for (i = 0; i < gc->nprocs; i++) {
+		const struct proc_conf *pc = gc->procs[i];
+
+		if ((fn = process_make_fullname(gc, pc)) == NULL)
+			goto fail;
+		for (j = 0; j < g->n; j++)
+			if (!used[j] && strcmp(g->procs[j]->fullname, fn) == 0)
+				break;
+		free(fn);
+		if (j < g->n) {
+			p = g->procs[j];
+			used[j] = true;
+			if (supervisor_pending_of(sv, p) == NULL &&
+			    proc_conf_equal(p->conf, pc))
+				process_set_conf(p, pc);
+			else if (supervisor_pend(sv, p, pc, g->snap) == -1)
+				goto fail;
+			procs[i] = p;
+			continue;
+		}
+		if ((procs[i] = process_new(sv->base, sv, pc)) == NULL)
+			goto fail;
+		fresh[(*nfresh)++] = procs[i];
+	}
+	for (j = 0; j < g->n; j++)
+		if (!used[j] && supervisor_retire(sv, g->procs[j], g->snap) == -1)
+			log_error("supervisor: out of memory retiring %s",
+			    g->procs[j]->fullname);
+	free(used);
+	free(g->procs);
+	g->procs = procs;
+	g->n = gc->nprocs;
+	g->gc = gc;
+	supervisor_snap_ref(snap);
+	supervisor_snap_unref(sv, g->snap);
+	g->snap = snap;
+	return 0;
+fail:
+	/* Only reachable on OOM; what was created is left running. */
+	free(used);
+	free(procs);
+	return -1;
+}
+
+int
+supervisor_update(struct supervisor *sv, const char *const *groups,
+    size_t ngroups, struct config_diff *diff, struct diags *diags)
+{
+	struct config *cfg;
+	struct supervisor_snap *snap, *old;
+	struct supervisor_group *g, *ng;
+	struct process **fresh = NULL;
+	size_t nfresh = 0, i, j, total = 0;
+
+	if ((cfg = config_load(sv->path, 0, diags)) == NULL)
+		return -1;
+	if (supervisor_diff(sv, cfg, groups, ngroups, diff) == -1 ||
+	    (snap = supervisor_snap_new(sv, cfg)) == NULL) {
+		config_free(cfg);
+		diags_add(diags, sv->path, 0, false, "out of memory");
+		return -1;
+	}
+	supervisor_note_restart(sv, cfg);
+	for (i = 0; i < cfg->ngroups; i++)
+		total += cfg->groups[i]->nprocs;
+	ng = reallocarray(sv->groups, sv->ngroups + cfg->ngroups + 1,
+	    sizeof(*ng));
+	fresh = calloc(total + 1, sizeof(*fresh));
+	if (ng == NULL || fresh == NULL) {
+		free(fresh);
+		if (ng != NULL)
+			sv->groups = ng;
+		supervisor_snap_ref(snap);
+		supervisor_snap_unref(sv, snap);
+		config_diff_free(diff);
+		memset(diff, 0, sizeof(*diff));
+		diags_add(diags, sv->path, 0, false, "out of memory");
+		return -1;
+	}
+	sv->groups = ng;
+	/* From here on the new snapshot is the live one: process_new()
+	 * names processes after its groups. */
+	old = sv->cur;
+	sv->cur = supervisor_snap_ref(snap);
+	supervisor_snap_unref(sv, old);
+
+	for (i = 0; i < diff->nremoved; i++) {
+		g = supervisor_group_named(sv, diff->removed[i]);
+		if (g == NULL)
+			continue;
+		log_info("group %s: removed", g->gc->name);
+		for (j = 0; j < g->n; j++)
+			if (supervisor_retire(sv, g->procs[j], g->snap) == -1)
+				log_error("supervisor: out of memory");
+		supervisor_group_clear(g);
+		supervisor_snap_unref(sv, g->snap);
+		*g = sv->groups[--sv->ngroups];
+	}
+	for (i = 0; i < cfg->ngroups; i++) {
+		const struct group_conf *gc = cfg->groups[i];
+
+		g = supervisor_group_named(sv, gc->name);
+		if (g != NULL && group_conf_equal(g->gc, gc)) {
+			supervisor_group_move(sv, g, gc, snap);
+			continue;
+		}
+		if (!supervisor_in(groups, ngroups, gc->name))
+			continue;
+		if (g != NULL) {
+			log_info("group %s: changed", gc->name);
+			if (supervisor_group_change(sv, g, gc, snap, fresh,
+			    &nfresh) == -1)
+				log_error("group %s: out of memory", gc->name);
+			continue;
+		}
+		log_info("group %s: added", gc->name);
+		g = &sv->groups[sv->ngroups];
+		if (supervisor_group_init(sv, g, gc, snap) == -1) {
+			log_error("group %s: out of memory", gc->name);
+			continue;
+		}
+		sv->ngroups++;
+		for (j = 0; j < g->n; j++)
+			fresh[nfresh++] = g->procs[j];
+	}
+	if (supervisor_rebuild(sv) == -1)
+		log_error("supervisor: out of memory rebuilding the registry");
+	supervisor_start_ordered(sv, fresh, nfresh);
+	free(fresh);
+	supervisor_kick(sv);
+	return 0;
+}
+
+size_t
+supervisor_restart_needed(const struct supervisor *sv, const char **out,
+    size_t max)
+{
+	size_t i;
+
+	for (i = 0; i < sv->nrestart && i < max; i++)
+		out[i] = sv->restart_keys[i];
+	return i;
+}
+
+int
+supervisor_reopen_logs(struct supervisor *sv)
+{
+	const char *logfile = sv->boot->cfg->logfile;
+	int rc = 0;
+	size_t i;
+
+	for (i = 0; i < sv->nflat; i++)
+		if (sv->flat[i]->output != NULL &&
+		    output_reopen(sv->flat[i]->output) == -1)
+			rc = -1;
+	for (i = 0; i < sv->nret; i++)
+		if (sv->ret[i].p->output != NULL &&
+		    output_reopen(sv->ret[i].p->output) == -1)
+			rc = -1;
+	if (logfile != NULL && log_open_file(logfile) == -1) {
+		log_syserr("cannot reopen %s", logfile);
+		rc = -1;
+	}
+	log_info("log files reopened");
+	return rc;
+}

@@ -62,4 +62,10 @@ int	supervisor_update(struct supervisor *, const char *const *groups,
 size_t	supervisor_restart_needed(const struct supervisor *,
 	    const char **out, size_t max);
 
+/* ---- Additions by the engine (not in the first contract). ---- */
+
+/* Reopen every process's log files and superd's own log file (SIGUSR2,
+ * daemon.reopen_logs). 0, or -1 when any failed (each one logged). */
+int	supervisor_reopen_logs(struct supervisor *);
+
 #endif
