@@ -3,19 +3,11 @@
  *
  * Reading happens in two passes.
  *
- * Pass 1 (per file, includes depth-first): our own line lexer turns the
- * file into logical lines, sections and "key = value" entries, with line
- * numbers, continuation lines, comments and any line length. Why not
- * inih alone: Debian's libinih 55 has a 200-byte line buffer (a longer
- * line is cut and its tail parsed as a line of its own, so
- * "command=<198 chars>user=root" would smuggle in user=root) and no line
- * numbers in the handler. So the lexer keeps every value on our side and
- * hands inih, through ini_parse_stream() and a reader of our own, one
- * short synthetic line per logical line: "[sN]" for section N and "kM=v"
- * for entry M. inih does the section/key dispatch (its handler files
- * entry M under the section it reports), and each of its lines maps to
- * exactly one logical line, so any complaint from it maps back to a real
- * FILE:LINE.
+ * Pass 1 (per file, includes depth-first): config_lex.c reads the file
+ * and turns it into sections and "key = value" entries, with line
+ * numbers, continuation lines, comments and any line length (see there
+ * for why inih is fed synthetic lines); this file files them under
+ * struct config_section and follows [include].
  *
  * Pass 2 turns sections into the config: [superd], [control], [superctl],
  * then groups and programs, each value expanded (%(here)s...) and parsed
@@ -28,8 +20,6 @@
  * supervisord does: a config then means the same whatever directory
  * superd is started from.
  */
-#include <sys/stat.h>
-
 #include <ctype.h>
 #include <errno.h>
 #include <glob.h>
@@ -43,19 +33,16 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <ini.h>
-
 #include "config.h"
+#include "config_lex.h"
 #include "log.h"
 #include "values.h"
 
-#define CONFIG_FILE_MAX		(4 * 1024 * 1024)
 #define CONFIG_FILES_MAX	1000
 #define CONFIG_DEPTH_MAX	32
 #define CONFIG_PROCS_MAX	10000
 #define CONFIG_NUMPROCS_MAX	1000
 #define CONFIG_PRIORITY_MAX	99999999
-#define CONFIG_NONE		((size_t)-1)
 
 enum config_kind {
 	CONFIG_SEC_SKIP = 0,
@@ -86,14 +73,6 @@ struct config_section {
 	bool	 used;		/* programs: already built */
 };
 
-/* One logical line for inih: a header (key == NULL) or an entry. */
-struct config_token {
-	size_t	 sec;
-	char	*key;
-	char	*value;
-	int	 line;
-};
-
 struct config_file {
 	char	*path;
 	char	*here;
@@ -109,11 +88,6 @@ struct config_parser {
 	char	*stack[CONFIG_DEPTH_MAX];
 	size_t	 depth;
 	char	 host[256];
-	/* The file being handed to inih. */
-	struct config_token *tok;
-	size_t	 ntok;
-	size_t	 feed;
-	const char *file;
 	size_t	 nprocs;
 };
 
@@ -659,324 +633,42 @@ config_section_set(struct config_parser *p, struct config_section *s,
 }
 
 /*
- * Pass 1: the lexer.
- */
-
-struct config_lex {
-	const char *file;
-	const char *here;
-	int	 line;
-	size_t	 sec;		/* current section or CONFIG_NONE */
-	size_t	 last;		/* token a continuation extends */
-	bool	 broken;	/* after a bad header: skip entries */
-};
-
-static void
-config_token_push(struct config_parser *p, size_t sec, char *key,
-    char *value, int line)
-{
-	struct config_token *t;
-
-	p->tok = config_xreallocarray(p->tok, p->ntok + 1, sizeof(*p->tok));
-	t = &p->tok[p->ntok++];
-	t->sec = sec;
-	t->key = key;
-	t->value = value;
-	t->line = line;
-}
-
-/* Cut an inline comment: a ';' after whitespace. Then trim the right. */
-static void
-config_lex_cut(char *s)
-{
-	size_t i, n;
-
-	for (i = 1; s[i] != '\0'; i++) {
-		if (s[i] == ';' && (s[i - 1] == ' ' || s[i - 1] == '\t')) {
-			s[i] = '\0';
-			break;
-		}
-	}
-	n = strlen(s);
-	while (n > 0 && isspace((unsigned char)s[n - 1]))
-		s[--n] = '\0';
-}
-
-static char *
-config_lex_skip(char *s)
-{
-	while (*s == ' ' || *s == '\t' || *s == '\f' || *s == '\v')
-		s++;
-	return s;
-}
-
-static void
-config_lex_header(struct config_parser *p, struct config_lex *x, char *t)
-{
-	char *end, *name;
-
-	x->last = CONFIG_NONE;
-	if ((end = strrchr(t, ']')) == NULL || end[1] != '\0') {
-		config_diag(p, x->file, x->line, false, "bad section header: "
-		    "expected [name]");
-		x->sec = CONFIG_NONE;
-		x->broken = true;
-		return;
-	}
-	*end = '\0';
-	name = config_lex_skip(t + 1);
-	config_lex_cut(name);
-	if (*name == '\0') {
-		config_diag(p, x->file, x->line, false, "empty section name");
-		x->sec = CONFIG_NONE;
-		x->broken = true;
-		return;
-	}
-	x->broken = false;
-	x->sec = config_section_new(p, name, x->file, x->here, x->line);
-	config_token_push(p, x->sec, NULL, NULL, x->line);
-}
-
-static void
-config_lex_entry(struct config_parser *p, struct config_lex *x, char *t)
-{
-	char *eq, *k, *v;
-	size_t n;
-
-	x->last = CONFIG_NONE;
-	if ((eq = strchr(t, '=')) == NULL) {
-		config_diag(p, x->file, x->line, false,
-		    "expected 'key = value' or '[section]'");
-		return;
-	}
-	*eq++ = '\0';
-	n = strlen(t);
-	while (n > 0 && isspace((unsigned char)t[n - 1]))
-		t[--n] = '\0';
-	if (n == 0) {
-		config_diag(p, x->file, x->line, false, "missing key before "
-		    "'='");
-		return;
-	}
-	if (x->sec == CONFIG_NONE && x->broken)
-		return;
-	if (x->sec == CONFIG_NONE) {
-		config_diag(p, x->file, x->line, false, "'%s' is outside of "
-		    "any [section]", t);
-		return;
-	}
-	v = config_xstrdup(config_lex_skip(eq));
-	k = config_xstrdup(t);
-	for (eq = k; *eq != '\0'; eq++)
-		*eq = (char)tolower((unsigned char)*eq);
-	config_token_push(p, x->sec, k, v, x->line);
-	x->last = p->ntok - 1;
-}
-
-/* Append a continuation line to the value it continues. */
-static void
-config_lex_continue(struct config_parser *p, struct config_lex *x, char *t)
-{
-	struct config_token *tok = &p->tok[x->last];
-	char *v;
-
-	config_lex_cut(t);
-	if (*tok->value == '\0')
-		v = config_xstrdup(t);
-	else
-		v = config_xprintf("%s\n%s", tok->value, t);
-	free(tok->value);
-	tok->value = v;
-}
-
-static void
-config_lex_line(struct config_parser *p, struct config_lex *x, char *s)
-{
-	char *t = config_lex_skip(s);
-
-	if (*t == '\0') {
-		x->last = CONFIG_NONE;
-		return;
-	}
-	if (*t == ';' || *t == '#')
-		return;
-	if (t != s && x->last != CONFIG_NONE) {
-		config_lex_continue(p, x, t);
-		return;
-	}
-	config_lex_cut(t);
-	if (*t == '[')
-		config_lex_header(p, x, t);
-	else
-		config_lex_entry(p, x, t);
-}
-
-/* Split buf (NUL-terminated, modified) into lines and lex each. */
-static void
-config_lex(struct config_parser *p, const char *file, const char *here,
-    char *buf)
-{
-	struct config_lex x = { file, here, 0, CONFIG_NONE, CONFIG_NONE,
-	    false };
-	char *s = buf, *nl;
-	size_t n;
-
-	if (strncmp(s, "\xef\xbb\xbf", 3) == 0)
-		s += 3;
-	while (*s != '\0') {
-		x.line++;
-		if ((nl = strchr(s, '\n')) != NULL)
-			*nl = '\0';
-		n = strlen(s);
-		if (n > 0 && s[n - 1] == '\r')
-			s[n - 1] = '\0';
-		config_lex_line(p, &x, s);
-		if (nl == NULL)
-			break;
-		s = nl + 1;
-	}
-}
-
-/*
- * Pass 1: inih.
- */
-
-/* inih's reader: one short synthetic line per token (see the top). */
-static char *
-config_ini_reader(char *str, int num, void *stream)
-{
-	struct config_parser *p = stream;
-	struct config_token *t;
-
-	if (p->feed == p->ntok)
-		return NULL;
-	t = &p->tok[p->feed];
-	if (t->key == NULL)
-		snprintf(str, (size_t)num, "[s%zu]\n", t->sec);
-	else
-		snprintf(str, (size_t)num, "k%zu=v\n", p->feed);
-	p->feed++;
-	return str;
-}
-
-/* inih's handler: file entry kN under section sM. */
-static int
-config_ini_handler(void *user, const char *section, const char *name,
-    const char *value)
-{
-	struct config_parser *p = user;
-	struct config_token *t;
-	char *end;
-	unsigned long long si, ki;
-
-	(void)value;
-	if (section[0] != 's' || name[0] != 'k')
-		return 0;
-	si = strtoull(section + 1, &end, 10);
-	if (*end != '\0' || si >= p->nsec)
-		return 0;
-	ki = strtoull(name + 1, &end, 10);
-	if (*end != '\0' || ki >= p->ntok || p->tok[ki].key == NULL ||
-	    p->tok[ki].sec != si)
-		return 0;
-	t = &p->tok[ki];
-	config_section_set(p, p->sec[si], t->key, t->value, t->line);
-	t->key = t->value = NULL;
-	t->sec = CONFIG_NONE;
-	return 1;
-}
-
-static void
-config_ini_run(struct config_parser *p, const char *file)
-{
-	size_t i;
-	int rc;
-
-	p->feed = 0;
-	rc = ini_parse_stream(config_ini_reader, p, config_ini_handler, p);
-	if (rc > 0 && (size_t)rc <= p->ntok)
-		config_diag(p, file, p->tok[rc - 1].line, false, "internal "
-		    "error: the INI parser rejected this line");
-	else if (rc != 0)
-		config_diag(p, file, 0, false, "internal error: the INI "
-		    "parser failed (%d)", rc);
-	for (i = 0; i < p->ntok; i++) {
-		free(p->tok[i].key);
-		free(p->tok[i].value);
-	}
-	free(p->tok);
-	p->tok = NULL;
-	p->ntok = 0;
-}
-
-/*
  * Pass 1: files and includes.
  */
 
-/* Read all of f into a growing buffer, at most CONFIG_FILE_MAX + 1
- * bytes; NULL with errno. */
-static char *
-config_read_stream(FILE *f, size_t hint, size_t *len)
-{
-	size_t cap = hint + 2, n = 0, r;
-	char *buf;
+/* What the lexer's callbacks need: the parser and the file being lexed. */
+struct config_lexing {
+	struct config_parser *p;
+	const struct config_file *f;
+};
 
-	if (cap > CONFIG_FILE_MAX + 2)
-		cap = CONFIG_FILE_MAX + 2;
-	buf = config_xcalloc(cap, 1);
-	for (;;) {
-		r = fread(buf + n, 1, cap - 1 - n, f);
-		n += r;
-		if (ferror(f)) {
-			free(buf);
-			return NULL;
-		}
-		if (feof(f) || n > CONFIG_FILE_MAX)
-			break;
-		if (n == cap - 1) {
-			cap = cap * 2 > CONFIG_FILE_MAX + 2 ?
-			    CONFIG_FILE_MAX + 2 : cap * 2;
-			buf = config_xreallocarray(buf, cap, 1);
-		}
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
+static size_t
+config_on_section(void *arg, const char *name, int line)
+{
+	struct config_lexing *l = arg;
+
+	return config_section_new(l->p, name, l->f->path, l->f->here, line);
 }
 
-/* Read a whole file, at most CONFIG_FILE_MAX; NULL with errno. *toobig:
- * 1 when larger, 2 when it holds a NUL byte. */
-static char *
-config_read_file(const char *path, int *toobig)
+static void
+config_on_entry(void *arg, size_t sec, char *key, char *value, int line)
 {
-	struct stat st;
-	char *buf;
-	size_t n = 0;
-	FILE *f;
-	int e;
+	struct config_lexing *l = arg;
 
-	*toobig = 0;
-	if ((f = fopen(path, "re")) == NULL)
-		return NULL;
-	if (fstat(fileno(f), &st) == -1 || S_ISDIR(st.st_mode)) {
-		e = S_ISDIR(st.st_mode) ? EISDIR : errno;
-		fclose(f);
-		errno = e;
-		return NULL;
-	}
-	buf = config_read_stream(f, st.st_size > 0 ? (size_t)st.st_size :
-	    4096, &n);
-	e = errno;
-	fclose(f);
-	errno = e;
-	if (buf == NULL)
-		return NULL;
-	if (n > CONFIG_FILE_MAX)
-		*toobig = 1;
-	else if (memchr(buf, '\0', n) != NULL)
-		*toobig = 2;
-	return buf;
+	config_section_set(l->p, l->p->sec[sec], key, value, line);
 }
+
+static void
+config_on_error(void *arg, int line, const char *msg)
+{
+	struct config_lexing *l = arg;
+
+	config_diag(l->p, l->f->path, line, false, "%s", msg);
+}
+
+static const struct config_lex_ops config_lex_callbacks = {
+	config_on_section, config_on_entry, config_on_error
+};
 
 static struct config_file *
 config_file_new(struct config_parser *p, const char *path)
@@ -1091,6 +783,7 @@ static void
 config_read(struct config_parser *p, const char *path, const char *from,
     int from_line)
 {
+	struct config_lexing l;
 	struct config_file *f;
 	char *real, *buf;
 	size_t first, i;
@@ -1098,7 +791,7 @@ config_read(struct config_parser *p, const char *path, const char *from,
 
 	if ((real = config_read_enter(p, path, from, from_line)) == NULL)
 		return;
-	if ((buf = config_read_file(path, &toobig)) == NULL || toobig) {
+	if ((buf = config_lex_read_file(path, &toobig)) == NULL || toobig) {
 		config_diag(p, from != NULL ? from : path, from_line, false,
 		    "cannot read %s%s: %s", from != NULL ? "include " : "",
 		    path, buf == NULL ? strerror(errno) : toobig == 1 ?
@@ -1110,9 +803,10 @@ config_read(struct config_parser *p, const char *path, const char *from,
 	f = config_file_new(p, path);
 	p->stack[p->depth++] = real;
 	first = p->nsec;
-	config_lex(p, f->path, f->here, buf);
+	l.p = p;
+	l.f = f;
+	config_lex_run(buf, &config_lex_callbacks, &l);
 	free(buf);
-	config_ini_run(p, f->path);
 	for (i = first; i < p->nsec; i++)
 		if (p->sec[i]->kind == CONFIG_SEC_INCLUDE &&
 		    p->sec[i]->file == f->path)
@@ -1393,9 +1087,12 @@ config_proc_log(const struct config *cfg, const struct config_section *s,
     struct log_conf *lc)
 {
 	lc->target = LOG_TARGET_FILE;
+	/* An empty childlogdir= leaves it NULL: AUTO then uses the
+	 * default rather than "(null)/NAME.out.log". */
 	if (spec == NULL || strcasecmp(spec, "AUTO") == 0)
-		lc->path = config_xprintf("%s/%s.%s.log", cfg->childlogdir,
-		    name, suffix);
+		lc->path = config_xprintf("%s/%s.%s.log",
+		    cfg->childlogdir != NULL ? cfg->childlogdir :
+		    CONFIG_DEFAULT_LOGDIR, name, suffix);
 	else if (strcasecmp(spec, "NONE") == 0)
 		lc->target = LOG_TARGET_NONE;
 	else if (strcmp(spec, "/dev/stdout") == 0 ||

@@ -268,6 +268,12 @@ ctl_shell(struct commands_ctx *ctx)
 	while (!ctx->quit) {
 		client_interrupted = 0;
 		line = ctl_read_line(tty);
+		if (line == NULL && tty && client_interrupted) {
+			/* ^C drops the line being typed, as in a shell */
+			fputc('\n', stdout);
+			clearerr(stdin);
+			continue;
+		}
 		if (line == NULL) {
 			if (tty)
 				fputc('\n', stdout);

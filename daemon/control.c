@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,7 @@
 #define CONTROL_PARTIAL_SECS	  10	/* an incomplete request must finish */
 #define CONTROL_IDLE_SECS	  60	/* nothing pending, nothing said */
 #define CONTROL_FLUSH_SECS	  10	/* closing: time left to read a reply */
+#define CONTROL_HUP_CHECK_SECS	  10	/* half-closed with streams: gone yet? */
 #define CONTROL_ACCEPT_PAUSE_MS	  1000
 #define CONTROL_ACCEPT_BURST	  32
 #define CONTROL_MAX_GROUPS	  256
@@ -106,6 +108,7 @@ struct control {
 static void control_client_close(struct control_client *);
 static void control_client_arm(struct control_client *);
 static void control_client_flush(struct control_client *);
+static bool control_client_hung_up(struct control_client *);
 
 static void
 control_now(struct timespec *ts)
@@ -668,6 +671,8 @@ control_client_arm(struct control_client *c)
 		left = CONTROL_PARTIAL_SECS - control_since(&c->partial_since);
 	else if (c->eof && c->nhooks == 0)
 		left = 0;
+	else if (c->eof)
+		left = CONTROL_HUP_CHECK_SECS;
 	else if (c->nhooks == 0)
 		left = CONTROL_IDLE_SECS - control_since(&c->last_active);
 	else {
@@ -688,6 +693,11 @@ control_client_on_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (c->eof && !c->closing && c->nhooks > 0 &&
+	    !control_client_hung_up(c)) {
+		control_client_arm(c);	/* half-closed, still reading */
+		return;
+	}
 	if (c->eof && !c->closing && c->nhooks == 0 &&
 	    evbuffer_get_length(c->out) > 0) {
 		/* Half-closed: give the last replies time to go out. */
@@ -731,7 +741,8 @@ control_client_close(struct control_client *c)
 	ctl->nclients--;
 	/* A freed fd is room to accept again (relayd control_close). */
 	control_resume_accept(ctl);
-	control_client_unref(c);
+	control_client_unref(c);	/* ours, taken above */
+	control_client_unref(c);	/* the connection's own */
 }
 
 void
@@ -1017,6 +1028,20 @@ too_long:
 		control_client_arm(c);
 }
 
+/*
+ * After EOF: a peer that only shut its write side (socat, `superctl
+ * events` piped) still reads its stream; one that closed altogether
+ * shows POLLHUP, and its streams end now rather than at the next write.
+ */
+static bool
+control_client_hung_up(struct control_client *c)
+{
+	struct pollfd pfd = { c->fd, 0, 0 };
+
+	return poll(&pfd, 1, 0) == 1 &&
+	    (pfd.revents & (POLLHUP | POLLERR)) != 0;
+}
+
 static void
 control_client_on_read(evutil_socket_t fd, short what, void *arg)
 {
@@ -1048,7 +1073,8 @@ control_client_on_read(evutil_socket_t fd, short what, void *arg)
 	if (c->alive && c->eof) {
 		evbuffer_drain(c->in, evbuffer_get_length(c->in));
 		c->partial = false;
-		if (c->nhooks == 0 && evbuffer_get_length(c->out) == 0)
+		if ((c->nhooks == 0 && evbuffer_get_length(c->out) == 0) ||
+		    control_client_hung_up(c))
 			control_client_close(c);
 		else
 			control_client_arm(c);
@@ -1167,9 +1193,11 @@ control_free(struct control *ctl)
 	if (ctl == NULL)
 		return;
 	while ((c = TAILQ_FIRST(&ctl->clients)) != NULL) {
+		control_client_ref(c);
 		control_client_flush(c);
 		if (c->alive)
 			control_client_close(c);
+		control_client_unref(c);
 	}
 	if (ctl->ev_accept != NULL)
 		event_free(ctl->ev_accept);

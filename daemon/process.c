@@ -89,13 +89,15 @@ static const int process_table[8][PROCESS_EV_COUNT] = {
 	[0] = { PROCESS_STARTING, X, X, X, X, X },	/* STOPPED */
 	[1] = { X, PROCESS_BACKOFF, PROCESS_RUNNING, PROCESS_BACKOFF,
 		PROCESS_STOPPING, X },			/* STARTING */
-	[2] = { X, X, X, PROCESS_EXITED, PROCESS_STOPPING, X },	/* RUNNING */
+	/* RUNNING */
+	[2] = { X, X, X, PROCESS_EXITED, PROCESS_STOPPING, X },
 	[3] = { PROCESS_STARTING, X, X, X, PROCESS_STOPPED,
 		PROCESS_FATAL },			/* BACKOFF */
 	[4] = { X, X, X, PROCESS_STOPPED, X, X },	/* STOPPING */
 	[5] = { PROCESS_STARTING, X, X, X, X, X },	/* EXITED */
 	[6] = { PROCESS_STARTING, X, X, X, X, X },	/* FATAL */
-	[7] = { PROCESS_STARTING, X, X, PROCESS_STOPPED, X, X },	/* UNKNOWN */
+	/* UNKNOWN */
+	[7] = { PROCESS_STARTING, X, X, PROCESS_STOPPED, X, X },
 };
 #undef X
 
@@ -753,6 +755,13 @@ process_on_exit(struct process *p, int status)
 	if (p->conf->killasgroup && pid > 0)
 		(void)kill(-pid, SIGKILL);
 	process_timer_cancel(p);
+	/* startsecs=0: a successful exec is "started", whichever of the
+	 * status pipe's EOF and SIGCHLD the loop saw first. */
+	if (p->state == PROCESS_STARTING && p->conf->startsecs <= 0 &&
+	    !process_priv(p)->exec_failed) {
+		p->backoff = 0;
+		process_set_state(p, PROCESS_EV_UP);
+	}
 
 	switch (p->state) {
 	case PROCESS_STARTING:

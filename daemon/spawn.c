@@ -59,7 +59,7 @@ struct spawn_child {
 	int	 out_fd;	/* dup'ed to 1 */
 	int	 err_fd;	/* dup'ed to 2 */
 	int	 status_fd;
-	int	 maxfd;		/* for the close loop without close_range */
+	int	 maxfd;		/* close loop bound without close_range */
 };
 
 /* Variables of superd's own environment that never reach a program. */

@@ -20,9 +20,9 @@ struct spawn_req {
 
 struct spawn_res {
 	pid_t	 pid;
-	int	 status_fd;	/* read end of the status pipe, non-blocking */
+	int	 status_fd;	/* status pipe read end, non-blocking */
 	int	 out_fd;	/* read end of stdout, non-blocking */
-	int	 err_fd;	/* read end of stderr; -1 with redirect_stderr */
+	int	 err_fd;	/* read end of stderr, -1 if redirected */
 	int	 stdin_fd;	/* write end when stdin = pipe, else -1 */
 };
 

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -451,19 +452,32 @@ fail:
 	return NULL;
 }
 
-/* At exit only: whatever still runs is killed and waited for. */
-static void
+/* At exit only (the loop is over): whatever still runs is killed and
+ * waited for, up to a second. False when it could not be reaped (stuck
+ * in the kernel); it is then left alone rather than freed. */
+static bool
 supervisor_reap_now(struct process *p)
 {
-	int st;
-	pid_t pid = p->pid;
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	pid_t pid = p->pid, r;
+	int st, i;
 
 	if (!process_is_running(p))
-		return;
+		return true;
 	(void)process_kill(p);
-	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
-		;
-	process_on_exit(p, st);
+	for (i = 0; i < 100; i++) {
+		r = waitpid(pid, &st, WNOHANG);
+		if (r == pid) {
+			process_on_exit(p, st);
+			return true;
+		}
+		if (r == -1 && errno != EINTR)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	log_error("program %s: pid %d could not be reaped", p->fullname,
+	    (int)pid);
+	return false;
 }
 
 void
@@ -477,15 +491,13 @@ supervisor_free(struct supervisor *sv)
 	events_unsubscribe(sv->sub);
 	sv->sub = NULL;
 	sv->shutting_down = true;
-	for (i = 0; i < sv->nret; i++) {
-		supervisor_reap_now(sv->ret[i].p);
-		process_free(sv->ret[i].p);
-	}
+	for (i = 0; i < sv->nret; i++)
+		if (supervisor_reap_now(sv->ret[i].p))
+			process_free(sv->ret[i].p);
 	for (i = 0; i < sv->ngroups; i++) {
-		for (j = 0; j < sv->groups[i].n; j++) {
-			supervisor_reap_now(sv->groups[i].procs[j]);
-			process_free(sv->groups[i].procs[j]);
-		}
+		for (j = 0; j < sv->groups[i].n; j++)
+			if (supervisor_reap_now(sv->groups[i].procs[j]))
+				process_free(sv->groups[i].procs[j]);
 		supervisor_group_clear(&sv->groups[i]);
 	}
 	free(sv->ret);
@@ -929,7 +941,8 @@ supervisor_group_change(struct supervisor *sv, struct supervisor_group *g,
 		fresh[(*nfresh)++] = procs[i];
 	}
 	for (j = 0; j < g->n; j++)
-		if (!used[j] && supervisor_retire(sv, g->procs[j], g->snap) == -1)
+		if (!used[j] &&
+		    supervisor_retire(sv, g->procs[j], g->snap) == -1)
 			log_error("supervisor: out of memory retiring %s",
 			    g->procs[j]->fullname);
 	free(used);

@@ -606,6 +606,11 @@ def test_interactive_tail_f_interrupt_returns_to_prompt(fake, tmp):
     time.sleep(0.2)
     t.write("\x03")                     # ^C ends the follow, not the prompt
     t.read_until("superd> ", timeout=5)
+    time.sleep(0.2)
+    t.write("vers\x03")                 # ^C drops a half-typed line
+    time.sleep(0.3)
+    t.write("version\r")
+    t.read_until("0.1.0")
     t.write("quit\r")
     rc, _ = t.drain()
     check(rc == 0, "exit %s" % rc)

@@ -580,5 +580,86 @@ def test_stdin_pipe(sb):
     wait_until(lambda: read_text(out) == "hello\n", 5, "data through stdin")
 
 
+def test_killasgroup_cleans_group_when_main_dies(sb):
+    sb.config(program("master", "sh -c 'sleep 1000 & exec sleep 999'", killasgroup="true",
+                      autorestart="false"))
+    sb.start()
+    pid = sb.wait_running("master")["master"]
+    wait_until(lambda: harness.children_of(pid) or
+               [c for c in harness.descendants(sb.daemon.pid) if c != pid], 5, "worker")
+    workers = [c for c in harness.descendants(sb.daemon.pid) if c != pid]
+    check(workers, "no worker")
+    os.kill(pid, signal.SIGKILL)
+    sb.wait_state("master", "EXITED", timeout=3)
+    wait_until(lambda: not any(harness.alive(w) for w in workers), 2,
+               "workers of the dead master killed")
+
+
+def test_user_switch_when_not_root(sb):
+    if os.geteuid() != 0:
+        skip("needs root to become nobody")
+    os.chown(sb.dir, 65534, 65534)
+    os.chown(sb.logdir, 65534, 65534)
+    sb.config(program("asroot", "sleep 1000", user="root", startretries=0),
+              program("plain", "sleep 1000"))
+    sb.start(prefix=["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+    p, _ = sb.wait_state("asroot", "FATAL", timeout=5)
+    check("cannot switch to user root" in p["spawnerr"] and "not running as root" in p["spawnerr"],
+          "spawnerr: %r" % p["spawnerr"])
+    pid = sb.wait_running("plain")["plain"]
+    check(read_text("/proc/%d/status" % pid).count("65534") >= 4, "plain not as nobody")
+
+
+def _strace_ok():
+    return subprocess.run(["strace", "-f", "-o", "/dev/null", "true"],
+                          capture_output=True).returncode == 0 if \
+        os.path.exists("/usr/bin/strace") else False
+
+
+def test_fork_failure_backs_off(sb):
+    if not _strace_ok():
+        skip("strace unusable here")
+    sb.config(program("forky", "sleep 1000", startsecs=0, startretries=3))
+    sb.start(prefix=["strace", "-f", "-o", "/dev/null", "-e", "trace=clone,clone3,fork,vfork",
+                     "-e", "inject=clone,clone3,fork,vfork:error=EAGAIN:when=1"])
+    p, seen = sb.wait_state("forky", "RUNNING", timeout=10)
+    check("BACKOFF" in seen or "fork: Resource temporarily unavailable" in sb.log_full(),
+          "fork failure not seen: %s" % seen)
+    check(re.search(r"program forky: spawn error: fork: Resource temporarily unavailable",
+                    sb.log_full()), "no spawn error logged")
+
+
+def test_setresgid_failure_never_runs_as_root(sb):
+    if os.geteuid() != 0:
+        skip("needs root")
+    if not _strace_ok():
+        skip("strace unusable here")
+    sb.config(program("lowly", "sleep 1000", user="nobody", startretries=1, startsecs=1))
+    sb.start(prefix=["strace", "-f", "-o", "/dev/null", "-e", "trace=setresgid,setgroups",
+                     "-e", "inject=setresgid:error=EPERM"])
+    p, _ = sb.wait_state("lowly", "FATAL", timeout=10)
+    check("setresgid" in p["spawnerr"] and "Operation not permitted" in p["spawnerr"],
+          "spawnerr: %r" % p["spawnerr"])
+    check(not [c for c in harness.descendants(sb.daemon.pid)
+               if "sleep" in read_text("/proc/%d/cmdline" % c)], "the program ran")
+
+
+def test_daemon_shutdown_rpc(sb):
+    sb.config(program("x", "sleep 1000"), program("y", IGNORE_TERM, stopwaitsecs=1, startsecs=1))
+    proc = sb.start()
+    pids = sb.wait_running("x", "y")
+    sb.call("daemon.shutdown")
+    check(exit_within(proc, 5) == 0, "exit status")
+    check(not any(harness.alive(p) for p in pids.values()), "children survived")
+
+
+def test_daemonize_failure_exits_nonzero(sb):
+    sb.config(program("one", "sleep 1000"))
+    sb.start()
+    sb.wait_running("one")
+    rc, out, err = sb.run_superd("-d", "-c", sb.conf)
+    check(rc != 0, "superd -d exited %s although the socket is taken" % rc)
+
+
 if __name__ == "__main__":
     harness.main(globals())

@@ -5,12 +5,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "process.h"
+#include "supervisor.h"
 
 static const enum process_state test_process_states[] = {
 	PROCESS_STOPPED, PROCESS_STARTING, PROCESS_RUNNING, PROCESS_BACKOFF,
@@ -275,6 +278,236 @@ test_process_fullname(void **state)
 	free(s);
 }
 
+/* ---- the registry, on real config files, without fork or a loop ---- */
+
+static char test_process_dir[] = "/tmp/test_process.XXXXXX";
+static char test_process_conf[256];
+
+static void
+test_process_write(const char *text)
+{
+	FILE *f;
+
+	f = fopen(test_process_conf, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+#define TEST_HEAD \
+	"[superd]\nchildlogdir = /tmp\n[control]\nsocket = /tmp/x.sock\n"
+#define TEST_PROG(name, extra) \
+	"[program:" name "]\ncommand = sleep 1000\nautostart = false\n" extra
+
+static struct supervisor *
+test_process_sv(const char *text)
+{
+	struct diags d;
+	struct config *cfg;
+	struct supervisor *sv;
+	char buf[512];
+	size_t i;
+
+	test_process_write(text);
+	diags_init(&d);
+	cfg = config_load(test_process_conf, CONFIG_NO_USERS, &d);
+	for (i = 0; i < d.n; i++) {
+		diags_format(&d.v[i], buf, sizeof(buf));
+		print_message("%s\n", buf);
+	}
+	diags_free(&d);
+	assert_non_null(cfg);
+	sv = supervisor_new(NULL, cfg, test_process_conf);
+	assert_non_null(sv);
+	return sv;
+}
+
+/* The full names matched by `names`, joined by spaces; "!NAME" when
+ * NAME matched nothing. */
+static void
+test_process_matches(struct supervisor *sv, const char *const *names,
+    size_t n, char *out, size_t len)
+{
+	struct process **v;
+	const char *bad;
+	size_t nv, i;
+
+	out[0] = '\0';
+	if (supervisor_match(sv, names, n, &v, &nv, &bad) == -1) {
+		assert_non_null(bad);
+		snprintf(out, len, "!%s", bad);
+		return;
+	}
+	for (i = 0; i < nv; i++) {
+		strncat(out, v[i]->fullname, len - strlen(out) - 1);
+		if (i + 1 < nv)
+			strncat(out, " ", len - strlen(out) - 1);
+	}
+	free(v);
+}
+
+#define TEST_MATCH(sv, expect, ...) do { \
+	const char *const names_[] = { __VA_ARGS__ }; \
+	char got_[512]; \
+	test_process_matches((sv), names_, \
+	    sizeof(names_) / sizeof(names_[0]), got_, sizeof(got_)); \
+	assert_string_equal(got_, (expect)); \
+} while (0)
+
+static int
+test_process_setup(void **state)
+{
+	(void)state;
+	if (mkdtemp(test_process_dir) == NULL)
+		return -1;
+	snprintf(test_process_conf, sizeof(test_process_conf),
+	    "%s/superd.conf", test_process_dir);
+	return 0;
+}
+
+static int
+test_process_teardown(void **state)
+{
+	(void)state;
+	unlink(test_process_conf);
+	rmdir(test_process_dir);
+	return 0;
+}
+
+static void
+test_process_match(void **state)
+{
+	struct supervisor *sv;
+	struct process *const *all;
+	size_t n;
+
+	(void)state;
+	sv = test_process_sv(TEST_HEAD
+	    TEST_PROG("web", "priority = 20\n")
+	    TEST_PROG("worker", "numprocs = 2\n"
+		"process_name = worker_%(process_num)02d\npriority = 10\n")
+	    TEST_PROG("a", "")
+	    TEST_PROG("b", "")
+	    "[group:g]\nprograms = a,b\npriority = 30\n");
+	all = supervisor_processes(sv, &n);
+	assert_int_equal(n, 5);
+	/* Registry order: groups by (priority, name). */
+	assert_string_equal(all[0]->fullname, "worker:worker_00");
+	assert_string_equal(all[1]->fullname, "worker:worker_01");
+	assert_string_equal(all[2]->fullname, "web");
+	assert_string_equal(all[3]->fullname, "g:a");
+	assert_string_equal(all[4]->fullname, "g:b");
+	assert_int_equal(all[0]->state, PROCESS_STOPPED);
+
+	TEST_MATCH(sv, "worker:worker_00 worker:worker_01 web g:a g:b", "all");
+	TEST_MATCH(sv, "web", "web");
+	TEST_MATCH(sv, "web", "web:web");
+	TEST_MATCH(sv, "web", "web:*");
+	TEST_MATCH(sv, "worker:worker_00 worker:worker_01", "worker:*");
+	TEST_MATCH(sv, "worker:worker_00 worker:worker_01", "worker");
+	TEST_MATCH(sv, "worker:worker_01", "worker:worker_01");
+	TEST_MATCH(sv, "worker:worker_01", "worker_01");
+	TEST_MATCH(sv, "g:a g:b", "g");
+	TEST_MATCH(sv, "g:a g:b", "g:");
+	TEST_MATCH(sv, "g:b", "g:b");
+	TEST_MATCH(sv, "g:a", "a");
+	/* No duplicates, registry order whatever the order asked. */
+	TEST_MATCH(sv, "web g:a g:b", "g:b", "web", "g", "web");
+	/* One bad name fails the whole call and is named. */
+	TEST_MATCH(sv, "!nope", "web", "nope");
+	TEST_MATCH(sv, "!web:nope", "web:nope");
+	TEST_MATCH(sv, "!zz:*", "zz:*");
+	TEST_MATCH(sv, "!worker:worker_02", "worker:worker_02");
+	supervisor_free(sv);
+}
+
+static bool
+test_process_has(char **v, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void
+test_process_reread_update(void **state)
+{
+	struct supervisor *sv;
+	struct process *const *all;
+	struct process *keep, *change;
+	struct config_diff diff;
+	struct diags d;
+	size_t n, i;
+
+	(void)state;
+	sv = test_process_sv(TEST_HEAD TEST_PROG("keep", "")
+	    TEST_PROG("change", "") TEST_PROG("drop", ""));
+	all = supervisor_processes(sv, &n);
+	assert_int_equal(n, 3);
+	keep = change = NULL;
+	for (i = 0; i < n; i++) {
+		if (strcmp(all[i]->fullname, "keep") == 0)
+			keep = all[i];
+		if (strcmp(all[i]->fullname, "change") == 0)
+			change = all[i];
+	}
+	assert_non_null(keep);
+	assert_non_null(change);
+
+	test_process_write(TEST_HEAD TEST_PROG("keep", "")
+	    TEST_PROG("change", "startsecs = 5\n") TEST_PROG("new", ""));
+	diags_init(&d);
+	assert_int_equal(supervisor_reread(sv, &diff, &d), 0);
+	assert_int_equal(diff.nadded, 1);
+	assert_string_equal(diff.added[0], "new");
+	assert_int_equal(diff.nchanged, 1);
+	assert_string_equal(diff.changed[0], "change");
+	assert_int_equal(diff.nremoved, 1);
+	assert_string_equal(diff.removed[0], "drop");
+	config_diff_free(&diff);
+	/* reread changed nothing. */
+	all = supervisor_processes(sv, &n);
+	assert_int_equal(n, 3);
+
+	/* A partial update applies only the named groups. */
+	assert_int_equal(supervisor_update(sv, (const char *const[]){ "new" },
+	    1, &diff, &d), 0);
+	assert_int_equal(diff.nadded, 1);
+	assert_int_equal(diff.nchanged + diff.nremoved, 0);
+	config_diff_free(&diff);
+	all = supervisor_processes(sv, &n);
+	assert_int_equal(n, 4);
+
+	/* The rest is still pending for a full update. */
+	assert_int_equal(supervisor_update(sv, NULL, 0, &diff, &d), 0);
+	assert_int_equal(diff.nadded, 0);
+	assert_true(test_process_has(diff.changed, diff.nchanged, "change"));
+	assert_true(test_process_has(diff.removed, diff.nremoved, "drop"));
+	config_diff_free(&diff);
+	all = supervisor_processes(sv, &n);
+	assert_int_equal(n, 3);
+	for (i = 0; i < n; i++) {
+		assert_string_not_equal(all[i]->fullname, "drop");
+		/* Unchanged and changed processes keep their identity. */
+		if (strcmp(all[i]->fullname, "keep") == 0)
+			assert_ptr_equal(all[i], keep);
+		if (strcmp(all[i]->fullname, "change") == 0)
+			assert_ptr_equal(all[i], change);
+	}
+
+	/* An invalid config changes nothing and says where. */
+	test_process_write(TEST_HEAD "[program:broken]\nautostart = true\n");
+	assert_int_equal(supervisor_update(sv, NULL, 0, &diff, &d), -1);
+	assert_true(diags_errors(&d) > 0);
+	all = supervisor_processes(sv, &n);
+	assert_int_equal(n, 3);
+	diags_free(&d);
+	supervisor_free(sv);
+}
+
 int
 main(void)
 {
@@ -287,7 +520,10 @@ main(void)
 		cmocka_unit_test(test_process_expected),
 		cmocka_unit_test(test_process_names),
 		cmocka_unit_test(test_process_fullname),
+		cmocka_unit_test(test_process_match),
+		cmocka_unit_test(test_process_reread_update),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, test_process_setup,
+	    test_process_teardown);
 }
