@@ -25,7 +25,8 @@ rpc_parse_request(const char *line, size_t len, struct rpc_request *req,
 	const char *name;
 
 	memset(req, 0, sizeof(*req));
-	root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	root = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+	    &jerr);
 	if (root == NULL) {
 		*code = RPC_PARSE_ERROR;
 		*msg = "parse error";
