@@ -316,10 +316,14 @@ def test_group_names(sb):
 
 def test_signal(sb):
     log = sb.path("hup.log")
-    script = sb.script("trap.sh", "trap 'echo hup >> %s' HUP\nwhile :; do sleep 0.1; done\n" % log)
+    # The script says when its trap is in place: RUNNING (startsecs=0)
+    # only means exec succeeded, not that the shell got that far.
+    script = sb.script("trap.sh", "trap 'echo hup >> %s' HUP\necho ready >> %s\n"
+                       "while :; do sleep 0.1; done\n" % (log, log))
     sb.config(program("web", "/bin/sh %s" % script), program("off", "/bin/sleep 1", autostart="false"))
     sb.start()
     sb.wait_running("web")
+    wait_until(lambda: "ready" in harness.read_text(log), 5, "the trap to be set")
     for n, sig in enumerate(("HUP", "SIGHUP", 1)):
         r = sb.call("process.signal", {"names": ["web"], "signal": sig})
         check(items_ok(r), "signal %r: %r" % (sig, r))
