@@ -357,6 +357,11 @@ spawn_child_run(const struct spawn_child *a)
 	_exit(127);
 }
 
+/* ASan's runtime cannot run in a CLONE_VM child on a borrowed stack:
+ * sanitizer builds fork. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SPAWN_USE_FORK 1
+#else
 static int
 spawn_child_entry(void *arg)
 {
@@ -368,6 +373,7 @@ spawn_child_entry(void *arg)
 #define SPAWN_STACK_SIZE (64 * 1024)
 static unsigned char spawn_stack[SPAWN_STACK_SIZE]
     __attribute__((aligned(64)));
+#endif
 
 static void
 spawn_close(int *fd)
@@ -491,8 +497,13 @@ spawn_start(const struct spawn_req *req, struct spawn_res *res, char *err,
 	 * and the reset of the dispositions: its pipe is shared with us. */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
+#ifdef SPAWN_USE_FORK
+	if ((pid = fork()) == 0)
+		spawn_child_run(&a);
+#else
 	pid = clone(spawn_child_entry, spawn_stack + SPAWN_STACK_SIZE,
 	    CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+#endif
 	e = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid == -1) {
