@@ -661,5 +661,16 @@ def test_daemonize_failure_exits_nonzero(sb):
     check(rc != 0, "superd -d exited %s although the socket is taken" % rc)
 
 
+def test_programs_die_with_superd(sb):
+    """R41: kill -9 of superd leaves no program behind to hold its ports."""
+    sb.config(program("a", "/bin/sleep 1001"), program("b", "/bin/sh -c 'trap \"\" TERM; exec sleep 1002'"))
+    proc = sb.start()
+    pids = sb.wait_running("a", "b")
+    proc.kill()
+    proc.wait(5)
+    wait_until(lambda: not any(harness.alive(p) for p in pids.values()), 2,
+               "programs %s to die with superd" % list(pids.values()))
+
+
 if __name__ == "__main__":
     harness.main(globals())
