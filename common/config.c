@@ -37,6 +37,7 @@
 #include "config_lex.h"
 #include "log.h"
 #include "values.h"
+#include "xmalloc.h"
 
 #define CONFIG_FILES_MAX	1000
 #define CONFIG_DEPTH_MAX	32
@@ -242,58 +243,6 @@ static void config_section_free(struct config_section *);
 static void config_proc_free(struct proc_conf *);
 static void config_group_free(struct group_conf *);
 
-/*
- * Small helpers.
- */
-
-static void *
-config_xcalloc(size_t n, size_t size)
-{
-	void *p;
-
-	if ((p = calloc(n == 0 ? 1 : n, size == 0 ? 1 : size)) == NULL)
-		abort();
-	return p;
-}
-
-static void *
-config_xreallocarray(void *p, size_t n, size_t size)
-{
-	if (size != 0 && n > SIZE_MAX / size)
-		abort();
-	if ((p = realloc(p, n * size == 0 ? 1 : n * size)) == NULL)
-		abort();
-	return p;
-}
-
-static char *
-config_xstrdup(const char *s)
-{
-	char *p;
-
-	if (s == NULL)
-		return NULL;
-	if ((p = strdup(s)) == NULL)
-		abort();
-	return p;
-}
-
-static char *
-config_xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-config_xprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) == -1)
-		abort();
-	va_end(ap);
-	return s;
-}
-
 /* A value short enough to quote in a message. */
 static const char *
 config_short(const char *v, char *buf, size_t len)
@@ -338,10 +287,10 @@ diags_add(struct diags *d, const char *file, int line, bool warning,
 
 	if (d->n == d->cap) {
 		d->cap = d->cap == 0 ? 16 : d->cap * 2;
-		d->v = config_xreallocarray(d->v, d->cap, sizeof(*d->v));
+		d->v = xreallocarray(d->v, d->cap, sizeof(*d->v));
 	}
 	g = &d->v[d->n++];
-	g->file = config_xstrdup(file);
+	g->file = xstrdup(file);
 	g->line = line;
 	g->warning = warning;
 	va_start(ap, fmt);
@@ -466,8 +415,8 @@ static char *
 config_path(const char *here, const char *v)
 {
 	if (v[0] == '/' || here == NULL)
-		return config_xstrdup(v);
-	return config_xprintf("%s/%s", here, v);
+		return xstrdup(v);
+	return xprintf("%s/%s", here, v);
 }
 
 /*
@@ -566,14 +515,14 @@ config_section_new(struct config_parser *p, const char *name,
 {
 	struct config_section *s;
 
-	s = config_xcalloc(1, sizeof(*s));
-	s->name = config_xstrdup(name);
+	s = xcalloc(1, sizeof(*s));
+	s->name = xstrdup(name);
 	s->file = file;
 	s->here = here;
 	s->line = line;
 	s->arg = "";
 	s->kind = config_section_kind(p, s);
-	p->sec = config_xreallocarray(p->sec, p->nsec + 1, sizeof(*p->sec));
+	p->sec = xreallocarray(p->sec, p->nsec + 1, sizeof(*p->sec));
 	p->sec[p->nsec++] = s;
 	if (s->kind == CONFIG_SEC_PROGRAM || s->kind == CONFIG_SEC_GROUP)
 		config_section_check_name(p, s);
@@ -623,7 +572,7 @@ config_section_set(struct config_parser *p, struct config_section *s,
 		free(kv->key);
 		free(kv->value);
 	} else {
-		s->kv = config_xreallocarray(s->kv, s->nkv + 1,
+		s->kv = xreallocarray(s->kv, s->nkv + 1,
 		    sizeof(*s->kv));
 		kv = &s->kv[s->nkv++];
 	}
@@ -676,19 +625,19 @@ config_file_new(struct config_parser *p, const char *path)
 	struct config_file *f;
 	char cwd[PATH_MAX], *abs, *slash;
 
-	f = config_xcalloc(1, sizeof(*f));
-	f->path = config_xstrdup(path);
+	f = xcalloc(1, sizeof(*f));
+	f->path = xstrdup(path);
 	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL)
-		abs = config_xprintf("%s/%s", cwd, path);
+		abs = xprintf("%s/%s", cwd, path);
 	else
-		abs = config_xstrdup(path);
+		abs = xstrdup(path);
 	slash = strrchr(abs, '/');
 	if (slash == abs)
 		slash[1] = '\0';
 	else if (slash != NULL)
 		*slash = '\0';
 	f->here = abs;
-	p->files = config_xreallocarray(p->files, p->nfiles + 1,
+	p->files = xreallocarray(p->files, p->nfiles + 1,
 	    sizeof(*p->files));
 	p->files[p->nfiles++] = f;
 	return f;
@@ -870,7 +819,7 @@ config_value(const struct config_key *k, const char *here, const char *v,
 	switch (k->type) {
 	case CONFIG_V_STR:
 		free(*(char **)dst);
-		*(char **)dst = *v == '\0' ? NULL : config_xstrdup(v);
+		*(char **)dst = *v == '\0' ? NULL : xstrdup(v);
 		return 0;
 	case CONFIG_V_PATH:
 		free(*(char **)dst);
@@ -1004,7 +953,7 @@ config_proc_value(struct proc_conf *pc, struct config_proc_extra *e,
 		values_strv_free(pc->argv);
 		pc->argv = NULL;
 		free(pc->command);
-		pc->command = config_xstrdup(v);
+		pc->command = xstrdup(v);
 		e->has_command = true;
 		return values_split_command(v, &pc->argv, err, errlen);
 	case CONFIG_V_AUTORESTART:
@@ -1090,7 +1039,7 @@ config_proc_log(const struct config *cfg, const struct config_section *s,
 	/* An empty childlogdir= leaves it NULL: AUTO then uses the
 	 * default rather than "(null)/NAME.out.log". */
 	if (spec == NULL || strcasecmp(spec, "AUTO") == 0)
-		lc->path = config_xprintf("%s/%s.%s.log",
+		lc->path = xprintf("%s/%s.%s.log",
 		    cfg->childlogdir != NULL ? cfg->childlogdir :
 		    CONFIG_DEFAULT_LOGDIR, name, suffix);
 	else if (strcasecmp(spec, "NONE") == 0)
@@ -1129,8 +1078,8 @@ config_proc_user(struct config_parser *p, const struct config_section *s,
 	}
 	pc->uid = pw.pw_uid;
 	pc->gid = pw.pw_gid;
-	pc->home = config_xstrdup(pw.pw_dir);
-	pc->shell = config_xstrdup(pw.pw_shell);
+	pc->home = xstrdup(pw.pw_dir);
+	pc->shell = xstrdup(pw.pw_shell);
 }
 
 /* Checks and defaults once every entry is applied; -1 on an error. */
@@ -1177,12 +1126,12 @@ config_proc_build(struct config_parser *p, const struct config *cfg,
 	int rc;
 
 	memset(&e, 0, sizeof(e));
-	pc = config_xcalloc(1, sizeof(*pc));
+	pc = xcalloc(1, sizeof(*pc));
 	config_proc_defaults(pc);
-	pc->program = config_xstrdup(x->program_name);
-	pc->group = config_xstrdup(x->group_name);
+	pc->program = xstrdup(x->program_name);
+	pc->group = xstrdup(x->group_name);
 	pc->process_num = x->process_num;
-	pc->file = config_xstrdup(s->file);
+	pc->file = xstrdup(s->file);
 	pc->line = s->line;
 	if ((pc->name = values_expand(name_spec, x, err, sizeof(err))) == NULL)
 		config_diag(p, s->file, kv != NULL ? kv->line : s->line, false,
@@ -1233,7 +1182,7 @@ config_early_int(struct config_parser *p, const struct config_section *s,
 static void
 config_procs_push(struct proc_conf ***v, size_t *n, struct proc_conf *pc)
 {
-	*v = config_xreallocarray(*v, *n + 1, sizeof(**v));
+	*v = xreallocarray(*v, *n + 1, sizeof(**v));
 	(*v)[(*n)++] = pc;
 }
 
@@ -1300,12 +1249,12 @@ config_group_new(struct config *cfg, const char *name, int priority,
 {
 	struct group_conf *g;
 
-	g = config_xcalloc(1, sizeof(*g));
-	g->name = config_xstrdup(name);
+	g = xcalloc(1, sizeof(*g));
+	g->name = xstrdup(name);
 	g->priority = priority;
-	g->file = config_xstrdup(file);
+	g->file = xstrdup(file);
 	g->line = line;
-	cfg->groups = config_xreallocarray(cfg->groups, cfg->ngroups + 1,
+	cfg->groups = xreallocarray(cfg->groups, cfg->ngroups + 1,
 	    sizeof(*cfg->groups));
 	cfg->groups[cfg->ngroups++] = g;
 	return g;
@@ -1346,7 +1295,7 @@ config_group_claim(struct config_parser *p, struct config_section *s,
 			    "program %s is already in group %s", s->name, w,
 			    ps->group);
 		else
-			ps->group = config_xstrdup(s->arg);
+			ps->group = xstrdup(s->arg);
 	}
 	free(v);
 }
@@ -1465,17 +1414,17 @@ config_new_defaults(const char *path)
 	struct config *cfg;
 	char *real;
 
-	cfg = config_xcalloc(1, sizeof(*cfg));
+	cfg = xcalloc(1, sizeof(*cfg));
 	if ((real = realpath(path, NULL)) != NULL)
 		cfg->path = real;
 	else
-		cfg->path = config_xstrdup(path);
+		cfg->path = xstrdup(path);
 	cfg->loglevel = LOG_LEVEL_INFO;
-	cfg->childlogdir = config_xstrdup(CONFIG_DEFAULT_LOGDIR);
+	cfg->childlogdir = xstrdup(CONFIG_DEFAULT_LOGDIR);
 	cfg->umask = 022;
 	cfg->minfds = 1024;
-	cfg->identifier = config_xstrdup("superd");
-	cfg->socket = config_xstrdup(CONFIG_DEFAULT_SOCKET);
+	cfg->identifier = xstrdup("superd");
+	cfg->socket = xstrdup(CONFIG_DEFAULT_SOCKET);
 	cfg->socket_mode = 0700;
 	return cfg;
 }

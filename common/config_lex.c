@@ -16,6 +16,7 @@
  * FILE:LINE.
  */
 #include "config_lex.h"
+#include "xmalloc.h"
 
 #include <sys/stat.h>
 
@@ -50,52 +51,6 @@ struct config_lex {
 	size_t	 feed;		/* next token for inih */
 };
 
-static void *
-config_lex_xcalloc(size_t n, size_t size)
-{
-	void *p;
-
-	if ((p = calloc(n == 0 ? 1 : n, size == 0 ? 1 : size)) == NULL)
-		abort();
-	return p;
-}
-
-static void *
-config_lex_xreallocarray(void *p, size_t n, size_t size)
-{
-	if (size != 0 && n > SIZE_MAX / size)
-		abort();
-	if ((p = realloc(p, n * size == 0 ? 1 : n * size)) == NULL)
-		abort();
-	return p;
-}
-
-static char *
-config_lex_xstrdup(const char *s)
-{
-	char *p;
-
-	if ((p = strdup(s)) == NULL)
-		abort();
-	return p;
-}
-
-static char *
-config_lex_xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-config_lex_xprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) == -1)
-		abort();
-	va_end(ap);
-	return s;
-}
-
 static void
 config_lex_error(struct config_lex *x, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -126,7 +81,7 @@ config_lex_read_stream(FILE *f, size_t hint, size_t *len)
 
 	if (cap > CONFIG_LEX_FILE_MAX + 2)
 		cap = CONFIG_LEX_FILE_MAX + 2;
-	buf = config_lex_xcalloc(cap, 1);
+	buf = xcalloc(cap, 1);
 	for (;;) {
 		r = fread(buf + n, 1, cap - 1 - n, f);
 		n += r;
@@ -139,7 +94,7 @@ config_lex_read_stream(FILE *f, size_t hint, size_t *len)
 		if (n == cap - 1) {
 			cap = cap * 2 > CONFIG_LEX_FILE_MAX + 2 ?
 			    CONFIG_LEX_FILE_MAX + 2 : cap * 2;
-			buf = config_lex_xreallocarray(buf, cap, 1);
+			buf = xreallocarray(buf, cap, 1);
 		}
 	}
 	buf[n] = '\0';
@@ -192,7 +147,7 @@ config_lex_token_push(struct config_lex *x, size_t sec, char *key,
 {
 	struct config_lex_token *t;
 
-	x->tok = config_lex_xreallocarray(x->tok, x->ntok + 1,
+	x->tok = xreallocarray(x->tok, x->ntok + 1,
 	    sizeof(*x->tok));
 	t = &x->tok[x->ntok++];
 	t->sec = sec;
@@ -280,8 +235,8 @@ config_lex_entry(struct config_lex *x, char *t)
 		    "[section]", t);
 		return;
 	}
-	v = config_lex_xstrdup(config_lex_skip(eq));
-	k = config_lex_xstrdup(t);
+	v = xstrdup(config_lex_skip(eq));
+	k = xstrdup(t);
 	for (eq = k; *eq != '\0'; eq++)
 		*eq = (char)tolower((unsigned char)*eq);
 	config_lex_token_push(x, x->sec, k, v, x->line);
@@ -297,9 +252,9 @@ config_lex_continue(struct config_lex *x, char *t)
 
 	config_lex_cut(t);
 	if (*tok->value == '\0')
-		v = config_lex_xstrdup(t);
+		v = xstrdup(t);
 	else
-		v = config_lex_xprintf("%s\n%s", tok->value, t);
+		v = xprintf("%s\n%s", tok->value, t);
 	free(tok->value);
 	tok->value = v;
 }

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "values.h"
+#include "xmalloc.h"
 
 /* A growable byte buffer for building words and expansions. */
 struct values_buf {
@@ -61,16 +62,6 @@ values_xrealloc(void *p, size_t n)
 	if ((q = realloc(p, n == 0 ? 1 : n)) == NULL)
 		abort();
 	return q;
-}
-
-static char *
-values_xstrdup(const char *s)
-{
-	char *p;
-
-	if ((p = strdup(s)) == NULL)
-		abort();
-	return p;
 }
 
 static void
@@ -736,7 +727,7 @@ values_strv_dup(char *const *v)
 		return NULL;
 	r = values_xrealloc(NULL, (n + 1) * sizeof(*r));
 	for (i = 0; i < n; i++)
-		r[i] = values_xstrdup(v[i]);
+		r[i] = xstrdup(v[i]);
 	r[n] = NULL;
 	return r;
 }
