@@ -61,6 +61,16 @@ def wait_until(fn, timeout, what="condition", interval=0.02):
         time.sleep(interval)
 
 
+def poll_until(fn, timeout, interval=0.02):
+    """Like wait_until, but returns the last value instead of failing."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
 def holds_for(fn, duration, interval=0.05):
     """True if fn stays truthy for the whole duration."""
     deadline = time.monotonic() + duration

@@ -113,8 +113,7 @@ test_rpc_invalid_requests(void **state)
 		"{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"m\"}",
 		"{\"jsonrpc\":\"2.0\",\"id\":true,\"method\":\"m\"}",
 		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"params\":3}",
-		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\","
-		    "\"params\":\"x\"}",
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"params\":\"x\"}",
 	};
 	struct rpc_request req;
 	size_t i;
