@@ -176,18 +176,35 @@ commands_int(json_t *obj, const char *key)
 }
 
 /* NAME or GROUP:NAME as supervisorctl shows it: a process alone in a group
- * of its own name goes by that name. */
-static void
+ * of its own name goes by that name. Returns strlen(buf). */
+static size_t
 commands_display_name(json_t *p, char *buf, size_t len)
 {
 	const char *name = commands_str(p, "name");
 	const char *group = commands_str(p, "group");
+	size_t n, g;
 
+	if (len == 0)
+		return 0;
+	n = strlen(name);
 	if (*group == '\0' || strchr(name, ':') != NULL ||
-	    strcmp(group, name) == 0)
-		snprintf(buf, len, "%s", name);
-	else
+	    strcmp(group, name) == 0) {
+		if (n >= len)
+			n = len - 1;
+		memcpy(buf, name, n);
+		buf[n] = '\0';
+		return n;
+	}
+	g = strlen(group);
+	if (g + 1 + n >= len) {
 		snprintf(buf, len, "%s:%s", group, name);
+		return strlen(buf);
+	}
+	memcpy(buf, group, g);
+	buf[g] = ':';
+	memcpy(buf + g + 1, name, n);
+	buf[g + 1 + n] = '\0';
+	return g + 1 + n;
 }
 
 /* The width of the name column: supervisorctl's 32, or wider. */
@@ -199,8 +216,7 @@ commands_name_width(json_t *list)
 	json_t *p;
 
 	json_array_foreach(list, i, p) {
-		commands_display_name(p, name, sizeof(name));
-		n = strlen(name);
+		n = commands_display_name(p, name, sizeof(name));
 		if (n > width)
 			width = n;
 	}
@@ -366,14 +382,32 @@ commands_state_color(const char *state)
 	return "\033[31m";
 }
 
-/* The description column: pid and uptime, the stop date, or the reason. */
-static void
+/* Decimal digits of v (>= 0) at d; how many. */
+static size_t
+commands_put_uint(char *d, unsigned long long v)
+{
+	char tmp[24];
+	size_t i = sizeof(tmp), n;
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	n = sizeof(tmp) - i;
+	memcpy(d, tmp + i, n);
+	return n;
+}
+
+/* The description column: pid and uptime, the stop date, or the reason.
+ * Returns strlen(buf); len must hold a RUNNING line (64 bytes). */
+static size_t
 commands_status_desc(json_t *p, const char *state, char *buf, size_t len)
 {
-	long long up, stop;
+	long long up, stop, pid;
 	const char *err;
 	struct tm tm;
 	time_t t;
+	size_t n;
 
 	if (strcmp(state, "RUNNING") == 0) {
 		up = json_object_get(p, "uptime_s") ? commands_int(p,
@@ -381,8 +415,23 @@ commands_status_desc(json_t *p, const char *state, char *buf, size_t len)
 		    "start_time");
 		if (up < 0)
 			up = 0;
-		snprintf(buf, len, "pid %lld, uptime %lld:%02lld:%02lld",
-		    commands_int(p, "pid"), up / 3600, up / 60 % 60, up % 60);
+		pid = commands_int(p, "pid");
+		if (pid < 0)
+			pid = 0;
+		/* "pid %lld, uptime %lld:%02lld:%02lld", 1000 times over */
+		memcpy(buf, "pid ", 4);
+		n = 4 + commands_put_uint(buf + 4, (unsigned long long)pid);
+		memcpy(buf + n, ", uptime ", 9);
+		n += 9;
+		n += commands_put_uint(buf + n, (unsigned long long)up / 3600);
+		buf[n++] = ':';
+		buf[n++] = (char)('0' + up / 60 % 60 / 10);
+		buf[n++] = (char)('0' + up / 60 % 10);
+		buf[n++] = ':';
+		buf[n++] = (char)('0' + up % 60 / 10);
+		buf[n++] = (char)('0' + up % 10);
+		buf[n] = '\0';
+		return n;
 	} else if (strcmp(state, "STOPPED") == 0 ||
 	    strcmp(state, "EXITED") == 0) {
 		stop = commands_int(p, "stop_time");
@@ -399,30 +448,53 @@ commands_status_desc(json_t *p, const char *state, char *buf, size_t len)
 		    "Exited too quickly (process log may have details)");
 	} else
 		buf[0] = '\0';
+	return strlen(buf);
+}
+
+/* Append s (n bytes) to line at *off, then spaces up to `width`. */
+static void
+commands_pad(char *line, size_t *off, const char *s, size_t n, size_t width)
+{
+	memcpy(line + *off, s, n);
+	*off += n;
+	while (n++ < width)
+		line[(*off)++] = ' ';
 }
 
 static void
 commands_status_render(struct commands_call *call, json_t *result)
 {
 	struct commands_ctx *ctx = call->ctx;
-	char name[512], desc[1024];
+	char name[512], desc[1024], line[2048];
 	const char *state;
 	int width = commands_name_width(result);
+	size_t i, n, off, slen;
 	json_t *p;
-	size_t i;
 
 	json_array_foreach(result, i, p) {
-		commands_display_name(p, name, sizeof(name));
+		n = commands_display_name(p, name, sizeof(name));
 		state = commands_str(p, "state");
+		slen = strnlen(state, 64);
+		desc[0] = '\0';
 		commands_status_desc(p, state, desc, sizeof(desc));
-		commands_printf(ctx, "%-*s ", width, name);
-		if (ctx->color && *commands_state_color(state) != '\0')
+		if (ctx->color && *commands_state_color(state) != '\0') {
+			commands_printf(ctx, "%-*s ", width, name);
 			printf("%s%s\033[0m%*s", commands_state_color(state),
 			    state, (int)(strlen(state) < 10 ?
 			    10 - strlen(state) : 0), "");
-		else
-			commands_printf(ctx, "%-10s", state);
-		commands_printf(ctx, "%s\n", desc);
+			commands_printf(ctx, "%s\n", desc);
+			continue;
+		}
+		/* One write a line: "%-*s %-10s%s\n" without printf. */
+		off = 0;
+		commands_pad(line, &off, name, n, (size_t)width);
+		line[off++] = ' ';
+		commands_pad(line, &off, state, slen, 10);
+		n = strlen(desc);
+		memcpy(line + off, desc, n);
+		off += n;
+		line[off++] = '\n';
+		commands_put(ctx, line, off);
 	}
 }
 

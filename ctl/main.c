@@ -2,12 +2,16 @@
  * superctl: flags, finding the control socket, and the superd> prompt.
  * The commands themselves live in commands.c.
  */
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,72 +87,140 @@ ctl_scan_set(char **slot, char *value)
 	*slot = value;
 }
 
+/* The whole file at path, NUL-terminated, malloc'd; NULL with errno. */
+static char *
+ctl_read_file(const char *path, size_t *len)
+{
+	struct stat st;
+	size_t cap, n = 0;
+	ssize_t got;
+	char *buf, *p;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	cap = fstat(fd, &st) == 0 && st.st_size > 0 &&
+	    (unsigned long long)st.st_size < SIZE_MAX / 2 ?
+	    (size_t)st.st_size + 1 : 65536;
+	if ((buf = malloc(cap + 1)) == NULL)
+		goto fail;
+	for (;;) {
+		if (n == cap) {
+			if (cap > SIZE_MAX / 4 ||
+			    (p = realloc(buf, cap * 2 + 1)) == NULL)
+				goto fail;
+			buf = p;
+			cap *= 2;
+		}
+		got = read(fd, buf + n, cap - n);
+		if (got == -1 && errno == EINTR)
+			continue;
+		if (got == -1)
+			goto fail;
+		if (got == 0)
+			break;
+		n += (size_t)got;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+fail:
+	free(buf);
+	n = (size_t)errno;
+	close(fd);
+	errno = (int)n;
+	return NULL;
+}
+
+/* The sections whose keys name the socket; the order of the names in
+ * ctl_scan_section(). */
+enum ctl_section {
+	CTL_SECTION_NONE,
+	CTL_SECTION_SUPERCTL,
+	CTL_SECTION_SUPERVISORCTL,
+	CTL_SECTION_CONTROL,
+	CTL_SECTION_UNIX_HTTP
+};
+
+/* Which of the sections superctl reads is [name] (n bytes), if any. */
+static enum ctl_section
+ctl_scan_section(const char *name, size_t n)
+{
+	static const char *const wanted[] = { "superctl", "supervisorctl",
+	    "control", "unix_http_server" };
+	size_t i;
+
+	for (i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
+		if (strlen(wanted[i]) == n &&
+		    strncasecmp(name, wanted[i], n) == 0)
+			return (enum ctl_section)(i + 1);
+	return CTL_SECTION_NONE;
+}
+
 /*
  * Find the socket keys in the main config file alone, line by line (any
  * line length). This is what superctl needs, and it works on a file that
  * the full loader refuses (a broken program section must not keep
  * `superctl update` from reaching the daemon to hear about it). 0, or -1
- * with errno when the file cannot be read.
+ * with errno when the file cannot be read. The file is read at once and
+ * the lines of other sections (thousands of [program:x]) only skipped.
  */
 static int
 ctl_scan_config(const char *path, struct ctl_scan *scan)
 {
-	char section[64] = "", *line = NULL, *s, *eq, *key, *value;
-	char here[PATH_MAX], *copy;
-	size_t cap = 0;
-	bool wanted = false;
-	FILE *f;
+	enum ctl_section section = CTL_SECTION_NONE;
+	char here[PATH_MAX], *copy, *text, *line, *next, *s, *eq, *key;
+	char *value;
+	size_t len;
 
-	f = fopen(path, "re");
-	if (f == NULL)
+	if ((text = ctl_read_file(path, &len)) == NULL)
 		return -1;
 	copy = strdup(path);
 	if (copy == NULL || realpath(dirname(copy), here) == NULL)
 		snprintf(here, sizeof(here), ".");
 	free(copy);
-	while (getline(&line, &cap, f) != -1) {
+	for (line = text; line < text + len; line = next) {
+		next = memchr(line, '\n', (size_t)(text + len - line));
+		if (next == NULL)
+			next = text + len;
+		else
+			*next++ = '\0';
 		/* Most lines belong to [program:x]: skip them cheaply. */
-		if (!wanted && line[0] != '[' && line[0] != ' ' &&
+		if (section == CTL_SECTION_NONE && line[0] != '[' && line[0] != ' ' &&
 		    line[0] != '\t')
 			continue;
 		s = ctl_trim(line);
 		if (*s == '[') {
+			s = ctl_trim(s + 1);
 			eq = strchr(s, ']');
 			if (eq != NULL)
 				*eq = '\0';
-			snprintf(section, sizeof(section), "%s",
-			    ctl_trim(s + 1));
-			wanted = strcasecmp(section, "superctl") == 0 ||
-			    strcasecmp(section, "supervisorctl") == 0 ||
-			    strcasecmp(section, "control") == 0 ||
-			    strcasecmp(section, "unix_http_server") == 0;
+			s = ctl_trim(s);
+			section = ctl_scan_section(s, strlen(s));
 			continue;
 		}
-		if (!wanted || *s == ';' || *s == '#' ||
+		if (section == CTL_SECTION_NONE || *s == ';' || *s == '#' ||
 		    (eq = strpbrk(s, "=:")) == NULL)
 			continue;
 		*eq = '\0';
 		key = ctl_trim(s);
 		value = eq + 1;
-		if ((strcasecmp(section, "superctl") == 0 &&
-		    strcmp(key, "socket") == 0))
+		if (section == CTL_SECTION_SUPERCTL && strcmp(key, "socket") == 0)
 			ctl_scan_set(&scan->ctl_socket, ctl_scan_value(value,
 			    here));
-		else if (strcasecmp(section, "supervisorctl") == 0 &&
+		else if (section == CTL_SECTION_SUPERVISORCTL &&
 		    strcmp(key, "serverurl") == 0) {
 			value = ctl_trim(value);
 			if (strncmp(value, "unix://", 7) == 0)
 				ctl_scan_set(&scan->ctl_socket,
 				    ctl_scan_value(value + 7, here));
-		} else if ((strcasecmp(section, "control") == 0 &&
-		    strcmp(key, "socket") == 0) ||
-		    (strcasecmp(section, "unix_http_server") == 0 &&
-		    strcmp(key, "file") == 0))
+		} else if ((section == CTL_SECTION_CONTROL && strcmp(key, "socket") == 0) ||
+		    (section == CTL_SECTION_UNIX_HTTP && strcmp(key, "file") == 0))
 			ctl_scan_set(&scan->socket, ctl_scan_value(value,
 			    here));
 	}
-	free(line);
-	fclose(f);
+	free(text);
 	return 0;
 }
 

@@ -866,18 +866,26 @@ control_client_on_write(evutil_socket_t fd, short what, void *arg)
 	control_client_unref(c);
 }
 
-int
-control_client_send(struct control_client *c, const json_t *msg)
+static void
+control_line_free(const void *data, size_t len, void *line)
 {
-	size_t len, queued;
-	char *line;
+	(void)data;
+	(void)len;
+	free(line);
+}
 
-	if (c == NULL || !c->alive || c->closing)
-		return -1;
-	line = rpc_dump_line(msg, &len);
-	if (line == NULL) {
-		log_error("control: client pid %ld: cannot encode a reply",
-		    (long)c->pid);
+/*
+ * Queue one encoded line (len bytes, '\n' included; malloc'd, taken
+ * over: the queue references it instead of copying a reply that may be
+ * hundreds of KB) and write what the socket takes now.
+ */
+static int
+control_client_queue(struct control_client *c, char *line, size_t len)
+{
+	size_t queued;
+
+	if (c == NULL || !c->alive || c->closing) {
+		free(line);
 		return -1;
 	}
 	queued = evbuffer_get_length(c->out);
@@ -891,16 +899,33 @@ control_client_send(struct control_client *c, const json_t *msg)
 		control_client_close(c);
 		return -1;
 	}
-	if (evbuffer_add(c->out, line, len) == -1) {
+	if (evbuffer_add_reference(c->out, line, len, control_line_free,
+	    line) == -1) {
 		free(line);
 		control_client_close(c);
 		return -1;
 	}
-	free(line);
 	control_client_ref(c);
 	control_client_flush(c);
 	control_client_unref(c);
 	return c->alive ? 0 : -1;
+}
+
+int
+control_client_send(struct control_client *c, const json_t *msg)
+{
+	size_t len;
+	char *line;
+
+	if (c == NULL || !c->alive || c->closing)
+		return -1;
+	line = rpc_dump_line(msg, &len);
+	if (line == NULL) {
+		log_error("control: client pid %ld: cannot encode a reply",
+		    (long)c->pid);
+		return -1;
+	}
+	return control_client_queue(c, line, len);
 }
 
 /* Answer a framing or parse problem; the id may be NULL (null). */
@@ -1169,6 +1194,7 @@ control_new(struct event_base *base, struct supervisor *sup,
 	control_now(&ctl->env.started);
 	ctl->env.on_shutdown = opts->on_shutdown;
 	ctl->env.arg = opts->arg;
+	ctl->env.send_line = control_client_queue;
 	log_info("control: listening on %s", ctl->socket_path);
 	return ctl;
 

@@ -9,6 +9,10 @@
  * events and answer later; each holds a hook on its client so that a
  * closed connection cancels it, and never dereferences a process pointer
  * outside the call or event that handed it over.
+ *
+ * This file holds the table, dispatch, the param helpers, daemon.*,
+ * config.* and events.subscribe; the process.* handlers live in
+ * methods_process.c.
  */
 #include <sys/types.h>
 
@@ -29,6 +33,7 @@
 #include "control.h"
 #include "events.h"
 #include "log.h"
+#define METHODS_INTERNAL
 #include "methods.h"
 #include "output.h"
 #include "process.h"
@@ -37,29 +42,7 @@
 #include "values.h"
 
 #define METHODS_MAX_NAMES	  4096	/* entries in a `names` array */
-#define METHODS_MAX_NAMELEN	  256	/* bytes in one name */
-#define METHODS_MAX_STDIN	  (512 * 1024)
-#define METHODS_TAIL_DEFAULT	  1600
-#define METHODS_SIGNAL_MAX	  64
 #define METHODS_RESTART_MAX	  64	/* restart_needed keys reported */
-
-/* One call being handled; borrowed pieces of the request. */
-struct methods_call {
-	const struct methods_env *env;
-	struct control_client *client;
-	enum methods_role role;
-	json_t	*id;		/* borrowed; NULL: a notification */
-	json_t	*params;	/* borrowed; an object or NULL */
-	/* Filled by a handler that fails. */
-	int	 code;
-	char	*message;	/* malloc'd */
-	/* Run after the reply is queued (daemon.shutdown). */
-	void	(*after)(const struct methods_env *);
-};
-
-/* A handler returns 0 with *result (new), -1 after methods_fail(), or
- * METHODS_DEFERRED when it answers later by itself. */
-#define METHODS_DEFERRED	  1
 
 typedef int (*methods_fn)(struct methods_call *, json_t **result);
 
@@ -73,14 +56,6 @@ static int method_daemon_version(struct methods_call *, json_t **);
 static int method_daemon_info(struct methods_call *, json_t **);
 static int method_daemon_shutdown(struct methods_call *, json_t **);
 static int method_daemon_reopen_logs(struct methods_call *, json_t **);
-static int method_process_list(struct methods_call *, json_t **);
-static int method_process_start(struct methods_call *, json_t **);
-static int method_process_stop(struct methods_call *, json_t **);
-static int method_process_restart(struct methods_call *, json_t **);
-static int method_process_signal(struct methods_call *, json_t **);
-static int method_process_tail(struct methods_call *, json_t **);
-static int method_process_clear_log(struct methods_call *, json_t **);
-static int method_process_stdin(struct methods_call *, json_t **);
 static int method_config_reread(struct methods_call *, json_t **);
 static int method_config_update(struct methods_call *, json_t **);
 static int method_config_avail(struct methods_call *, json_t **);
@@ -112,7 +87,7 @@ static const struct methods_entry methods_table[] = {
 /* UTF-8 and replies. */
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if none. */
-static size_t
+size_t
 methods_utf8_seq(const unsigned char *s, size_t n)
 {
 	unsigned int cp;
@@ -142,7 +117,7 @@ methods_utf8_seq(const unsigned char *s, size_t n)
 }
 
 /* How many trailing bytes of s could start a sequence cut short. */
-static size_t
+size_t
 methods_utf8_cut(const unsigned char *s, size_t n)
 {
 	size_t back, need;
@@ -216,7 +191,7 @@ methods_error_new(json_t *id, int code, const char *message)
 }
 
 /* Send an error answer for id (nothing for a notification). */
-static void
+void
 methods_send_error(struct control_client *client, json_t *id, int code,
     const char *message)
 {
@@ -231,7 +206,7 @@ methods_send_error(struct control_client *client, json_t *id, int code,
 }
 
 /* Send result (stolen) for id (dropped for a notification). */
-static void
+void
 methods_send_result(struct control_client *client, json_t *id,
     json_t *result)
 {
@@ -247,11 +222,8 @@ methods_send_result(struct control_client *client, json_t *id,
 	}
 }
 
-static int
-methods_fail(struct methods_call *call, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
+/* Record the call's error (code, message); returns -1. */
+int
 methods_fail(struct methods_call *call, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -267,7 +239,7 @@ methods_fail(struct methods_call *call, int code, const char *fmt, ...)
 }
 
 /* An {code, message} object for a per-process item: new. */
-static json_t *
+json_t *
 methods_item_error_new(int code, const char *message)
 {
 	json_t *err = json_object();
@@ -284,7 +256,7 @@ methods_item_error_new(int code, const char *message)
 /* Params. */
 
 /* Every key of params must be in `allowed` (NULL-terminated). */
-static int
+int
 methods_check_keys(struct methods_call *call, const char *const *allowed)
 {
 	const char *key;
@@ -304,14 +276,16 @@ methods_check_keys(struct methods_call *call, const char *const *allowed)
 	return 0;
 }
 
-static json_t *
+/* The param `key` (borrowed), NULL when absent. */
+json_t *
 methods_param(struct methods_call *call, const char *key)
 {
 	return call->params != NULL ? json_object_get(call->params, key) :
 	    NULL;
 }
 
-static int
+/* A boolean param, `def` when absent or null. */
+int
 methods_get_bool(struct methods_call *call, const char *key, bool def,
     bool *out)
 {
@@ -328,7 +302,8 @@ methods_get_bool(struct methods_call *call, const char *key, bool def,
 	return 0;
 }
 
-static int
+/* An integer param within [min, max], `def` when absent or null. */
+int
 methods_get_int(struct methods_call *call, const char *key, json_int_t min,
     json_int_t max, json_int_t def, json_int_t *out)
 {
@@ -348,7 +323,7 @@ methods_get_int(struct methods_call *call, const char *key, json_int_t min,
 }
 
 /* A string param of 1..maxlen bytes; *out NULL when absent and optional. */
-static int
+int
 methods_get_string(struct methods_call *call, const char *key,
     bool required, size_t maxlen, const char **out, size_t *len)
 {
@@ -393,7 +368,7 @@ methods_check_name(struct methods_call *call, const char *key, json_t *v)
  * A list of names (an array of strings, or one string) into a malloc'd
  * array of borrowed strings. Absent and optional gives *n == 0.
  */
-static int
+int
 methods_get_names(struct methods_call *call, const char *key, bool required,
     const char ***out, size_t *n)
 {
@@ -445,7 +420,7 @@ methods_get_names(struct methods_call *call, const char *key, bool required,
 
 /* Resolve names into processes; 100 naming the first that matches
  * nothing. *procs is malloc'd. */
-static int
+int
 methods_match(struct methods_call *call, const char *const *names,
     size_t nnames, struct process ***procs, size_t *nprocs)
 {
@@ -463,7 +438,7 @@ methods_match(struct methods_call *call, const char *const *names,
 }
 
 /* The one process `name` designates (tail, stdin). */
-static int
+int
 methods_one_process(struct methods_call *call, const char *key,
     struct process **out)
 {
@@ -570,885 +545,6 @@ method_daemon_reopen_logs(struct methods_call *call, json_t **result)
 	log_info("control: log files reopened");
 	*result = json_object();
 	return 0;
-}
-
-/* ---------------------------------------------------------------- */
-/* process.list */
-
-static const char *
-methods_log_path(const struct log_conf *log)
-{
-	switch (log->target) {
-	case LOG_TARGET_FILE:
-		return log->path != NULL ? log->path : "";
-	case LOG_TARGET_STDOUT:
-		return "/dev/stdout";
-	case LOG_TARGET_STDERR:
-		return "/dev/stderr";
-	case LOG_TARGET_NONE:
-	default:
-		return "NONE";
-	}
-}
-
-/* supervisorctl's description column: "pid 42, uptime 0:03:10", the
- * spawn error, "Not started" or the stop time. */
-static void
-methods_describe(const struct process *p, char *buf, size_t len)
-{
-	struct tm tm;
-	long up;
-
-	switch (p->state) {
-	case PROCESS_RUNNING:
-		up = process_uptime(p);
-		snprintf(buf, len, "pid %ld, uptime %ld:%02ld:%02ld",
-		    (long)p->pid, up / 3600, (up / 60) % 60, up % 60);
-		break;
-	case PROCESS_FATAL:
-	case PROCESS_BACKOFF:
-		if (p->spawnerr[0] != '\0')
-			snprintf(buf, len, "%s", p->spawnerr);
-		else if (p->state == PROCESS_FATAL)
-			snprintf(buf, len, "Exited too quickly (process log "
-			    "may have details)");
-		else
-			snprintf(buf, len, "Exited too quickly");
-		break;
-	case PROCESS_STOPPED:
-	case PROCESS_EXITED:
-		if (p->start_time == 0)
-			snprintf(buf, len, "Not started");
-		else if (localtime_r(&p->stop_time, &tm) == NULL ||
-		    strftime(buf, len, "%b %d %I:%M %p", &tm) == 0)
-			snprintf(buf, len, "%s",
-			    process_state_name(p->state));
-		break;
-	default:
-		buf[0] = '\0';
-		break;
-	}
-}
-
-/* One process object of SPEC.md section 5: new. */
-static json_t *
-methods_process_new(const struct process *p)
-{
-	const struct proc_conf *conf = p->conf;
-	char desc[300];
-
-	methods_describe(p, desc, sizeof(desc));
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:i, s:o, s:o,"
-	    " s:s, s:s}",
-	    "name", p->fullname,
-	    "group", conf->group,
-	    "state", process_state_name(p->state),
-	    "pid", (json_int_t)(process_is_running(p) ? p->pid : 0),
-	    "start_time", (json_int_t)p->start_time,
-	    "stop_time", (json_int_t)p->stop_time,
-	    "uptime_s", (json_int_t)process_uptime(p),
-	    "exitstatus", p->exitstatus,
-	    "spawnerr", methods_string_from_bytes(p->spawnerr,
-	    strnlen(p->spawnerr, sizeof(p->spawnerr))),
-	    "description", methods_string_from_bytes(desc, strlen(desc)),
-	    "stdout_logfile", methods_log_path(&conf->stdout_log),
-	    "stderr_logfile", conf->redirect_stderr ? "" :
-	    methods_log_path(&conf->stderr_log));
-}
-
-static int
-method_process_list(struct methods_call *call, json_t **result)
-{
-	static const char *const keys[] = { "names", NULL };
-	struct process *const *all;
-	struct process **procs = NULL;
-	const char **names = NULL;
-	size_t i, n, nnames;
-	json_t *list, *item;
-
-	if (methods_check_keys(call, keys) == -1 ||
-	    methods_get_names(call, "names", false, &names, &nnames) == -1)
-		return -1;
-	if (nnames > 0) {
-		if (methods_match(call, names, nnames, &procs, &n) == -1) {
-			free(names);
-			return -1;
-		}
-		all = procs;
-	} else {
-		all = supervisor_processes(call->env->sup, &n);
-	}
-	free(names);
-	if ((list = json_array()) == NULL) {
-		free(procs);
-		return methods_fail(call, RPC_INTERNAL_ERROR, "out of memory");
-	}
-	for (i = 0; i < n; i++)
-		if ((item = methods_process_new(all[i])) != NULL)
-			json_array_append_new(list, item);
-	free(procs);
-	*result = list;
-	return 0;
-}
-
-/* ---------------------------------------------------------------- */
-/* start / stop / restart, with wait */
-
-enum methods_op_kind {
-	METHODS_OP_START,
-	METHODS_OP_STOP,
-	METHODS_OP_RESTART
-};
-
-/* One process of a start/stop/restart. `p` is only compared with what
- * an event hands over, never dereferenced later. */
-struct methods_item {
-	char	*name;
-	struct process *p;
-	bool	 done;
-	bool	 ok;
-	int	 code;
-	char	*message;
-};
-
-/* A start/stop/restart in progress. */
-struct methods_op {
-	enum methods_op_kind kind;
-	bool	 stopping;	/* restart: still in its stop half */
-	bool	 wait;
-	const struct methods_env *env;
-	struct control_client *client;	/* referenced */
-	struct control_hook *hook;
-	struct events_sub *sub;
-	struct event *later;	/* restart: start half, off the callback */
-	json_t	*id;		/* own reference, NULL: notification */
-	struct methods_item *items;
-	size_t	 n;
-};
-
-static void
-methods_item_set(struct methods_item *it, bool ok, int code,
-    const char *message)
-{
-	it->done = true;
-	it->ok = ok;
-	it->code = code;
-	free(it->message);
-	it->message = message != NULL ? strdup(message) : NULL;
-}
-
-static void
-methods_op_free(struct methods_op *op)
-{
-	size_t i;
-
-	if (op == NULL)
-		return;
-	events_unsubscribe(op->sub);
-	if (op->later != NULL)
-		event_free(op->later);
-	for (i = 0; i < op->n; i++) {
-		free(op->items[i].name);
-		free(op->items[i].message);
-	}
-	free(op->items);
-	json_decref(op->id);
-	control_client_unref(op->client);
-	free(op);
-}
-
-/* [{name, ok, error?}]: new. */
-static json_t *
-methods_op_result_new(const struct methods_op *op)
-{
-	const struct methods_item *it;
-	json_t *list, *item;
-	size_t i;
-
-	if ((list = json_array()) == NULL)
-		return NULL;
-	for (i = 0; i < op->n; i++) {
-		it = &op->items[i];
-		item = json_pack("{s:s, s:b}", "name", it->name, "ok",
-		    it->ok ? 1 : 0);
-		if (item == NULL)
-			continue;
-		if (!it->ok)
-			json_object_set_new(item, "error",
-			    methods_item_error_new(it->code,
-			    it->message != NULL ? it->message :
-			    rpc_code_name(it->code)));
-		json_array_append_new(list, item);
-	}
-	return list;
-}
-
-/* Judge one item from its process's state; true once it is settled. */
-static bool
-methods_op_judge(struct methods_op *op, struct methods_item *it,
-    const struct process *p)
-{
-	char msg[400];
-
-	if (it->done)
-		return true;
-	if (op->kind == METHODS_OP_STOP ||
-	    (op->kind == METHODS_OP_RESTART && op->stopping)) {
-		if (process_is_running(p))
-			return false;
-		methods_item_set(it, true, 0, NULL);
-		return true;
-	}
-	/* Starting: as supervisord's startProcess(wait=True). */
-	if (p->state == PROCESS_RUNNING) {
-		methods_item_set(it, true, 0, NULL);
-		return true;
-	}
-	if (p->state == PROCESS_STARTING)
-		return false;
-	/* process.c also files "Exited too quickly..." under spawnerr
-	 * when a start fails by an exit: that is 104, not 103. */
-	if (p->spawnerr[0] != '\0' &&
-	    strncmp(p->spawnerr, "Exited too quickly", 18) != 0) {
-		snprintf(msg, sizeof(msg), "%s: spawn error: %.256s", it->name,
-		    p->spawnerr);
-		methods_item_set(it, false, RPC_SPAWN_ERROR, msg);
-	} else {
-		snprintf(msg, sizeof(msg), "%s: exited too quickly (%s)",
-		    it->name, process_state_name(p->state));
-		methods_item_set(it, false, RPC_ABNORMAL_TERMINATION, msg);
-	}
-	return true;
-}
-
-static bool
-methods_op_settled(const struct methods_op *op)
-{
-	size_t i;
-
-	for (i = 0; i < op->n; i++)
-		if (!op->items[i].done)
-			return false;
-	return true;
-}
-
-/* Answer and free; nothing of op is touched afterwards. */
-static void
-methods_op_finish(struct methods_op *op)
-{
-	struct control_client *client = op->client;
-	json_t *result;
-
-	control_client_unhook(client, op->hook);
-	op->hook = NULL;
-	events_unsubscribe(op->sub);
-	op->sub = NULL;
-	result = methods_op_result_new(op);
-	control_client_ref(client);
-	if (result != NULL)
-		methods_send_result(client, op->id, result);
-	else
-		methods_send_error(client, op->id, RPC_INTERNAL_ERROR,
-		    "out of memory");
-	methods_op_free(op);
-	control_client_unref(client);
-}
-
-static void methods_op_start_half(struct methods_op *);
-
-static void
-methods_op_on_later(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	methods_op_start_half(arg);
-}
-
-static void
-methods_op_on_event(const struct process *p, enum process_state from,
-    enum process_state to, void *arg)
-{
-	struct methods_op *op = arg;
-	struct timeval now = { 0, 0 };
-	size_t i;
-
-	(void)from;
-	(void)to;
-	for (i = 0; i < op->n; i++)
-		if (op->items[i].p == p)
-			methods_op_judge(op, &op->items[i], p);
-	if (!methods_op_settled(op))
-		return;
-	if (op->kind == METHODS_OP_RESTART && op->stopping) {
-		/* Starting from inside events_publish() would nest state
-		 * changes: do it from the loop instead. */
-		events_unsubscribe(op->sub);
-		op->sub = NULL;
-		if (op->later == NULL)
-			op->later = evtimer_new(op->env->base,
-			    methods_op_on_later, op);
-		if (op->later != NULL)
-			evtimer_add(op->later, &now);
-		else
-			methods_op_start_half(op);
-		return;
-	}
-	methods_op_finish(op);
-}
-
-static void
-methods_op_on_close(void *arg)
-{
-	struct methods_op *op = arg;
-
-	op->hook = NULL;
-	methods_op_free(op);
-}
-
-/* Wait for what is unsettled (subscribing), or answer now. */
-static void
-methods_op_wait(struct methods_op *op)
-{
-	if (methods_op_settled(op)) {
-		methods_op_on_event(NULL, PROCESS_UNKNOWN, PROCESS_UNKNOWN, op);
-		return;
-	}
-	if (op->sub == NULL)
-		op->sub = events_subscribe(methods_op_on_event, op);
-	if (op->sub == NULL) {
-		control_client_unhook(op->client, op->hook);
-		op->hook = NULL;
-		methods_send_error(op->client, op->id, RPC_INTERNAL_ERROR,
-		    "out of memory");
-		methods_op_free(op);
-	}
-}
-
-/* Start every item's process (again resolved by name: a reload may have
- * replaced it during the stop half of a restart). */
-static void
-methods_op_start_half(struct methods_op *op)
-{
-	struct process **procs;
-	struct methods_item *it;
-	const char *name, *unmatched;
-	size_t i, n;
-	int rc;
-
-	op->stopping = false;
-	for (i = 0; i < op->n; i++) {
-		it = &op->items[i];
-		if (op->kind == METHODS_OP_RESTART) {
-			if (it->done && !it->ok)
-				continue;	/* could not stop it */
-			it->done = false;
-		}
-		name = it->name;
-		procs = NULL;
-		if (supervisor_match(op->env->sup, &name, 1, &procs, &n,
-		    &unmatched) == -1 || n != 1) {
-			free(procs);
-			methods_item_set(it, false, RPC_NO_SUCH_PROCESS,
-			    "no such process (any more)");
-			continue;
-		}
-		it->p = procs[0];
-		free(procs);
-		if (supervisor_shutting_down(op->env->sup)) {
-			methods_item_set(it, false, RPC_SHUTTING_DOWN,
-			    "superd is shutting down");
-			continue;
-		}
-		rc = process_start(it->p);
-		/* SPEC: start of a running one succeeds; a stopping one
-		 * is neither started nor running. */
-		if (rc == RPC_ALREADY_STARTED &&
-		    it->p->state != PROCESS_STOPPING)
-			rc = 0;
-		if (rc != 0) {
-			char msg[400];
-
-			if (rc == RPC_SPAWN_ERROR && it->p->spawnerr[0] != '\0')
-				snprintf(msg, sizeof(msg), "%s: spawn error: "
-				    "%.256s", it->name, it->p->spawnerr);
-			else if (rc == RPC_ALREADY_STARTED)
-				snprintf(msg, sizeof(msg), "%s: is stopping",
-				    it->name);
-			else
-				snprintf(msg, sizeof(msg), "%s: %s", it->name,
-				    rpc_code_name(rc));
-			methods_item_set(it, false, rc, msg);
-			continue;
-		}
-		if (!op->wait)
-			methods_item_set(it, true, 0, NULL);
-		else
-			methods_op_judge(op, it, it->p);
-	}
-	methods_op_wait(op);
-}
-
-/* The stop half (stop, and restart's first step). */
-static void
-methods_op_stop_half(struct methods_op *op)
-{
-	struct methods_item *it;
-	size_t i;
-	int rc;
-
-	op->stopping = op->kind == METHODS_OP_RESTART;
-	for (i = 0; i < op->n; i++) {
-		it = &op->items[i];
-		rc = process_stop(it->p);
-		if (rc != 0 && rc != RPC_NOT_RUNNING) {
-			char msg[300];
-
-			snprintf(msg, sizeof(msg), "%s: %s", it->name,
-			    rpc_code_name(rc));
-			methods_item_set(it, false, rc, msg);
-			continue;
-		}
-		/* restart always waits for the stops it starts after. */
-		if (!op->wait && op->kind == METHODS_OP_STOP)
-			methods_item_set(it, true, 0, NULL);
-		else
-			methods_op_judge(op, it, it->p);
-	}
-	methods_op_wait(op);
-}
-
-static int
-methods_op_run(struct methods_call *call, enum methods_op_kind kind)
-{
-	static const char *const keys[] = { "names", "wait", NULL };
-	struct process **procs = NULL;
-	struct methods_op *op;
-	const char **names = NULL;
-	size_t i, n, nnames;
-	bool wait;
-
-	if (methods_check_keys(call, keys) == -1 ||
-	    methods_get_bool(call, "wait", true, &wait) == -1 ||
-	    methods_get_names(call, "names", true, &names, &nnames) == -1)
-		return -1;
-	if (methods_match(call, names, nnames, &procs, &n) == -1) {
-		free(names);
-		return -1;
-	}
-	free(names);
-	if (kind != METHODS_OP_STOP &&
-	    supervisor_shutting_down(call->env->sup)) {
-		free(procs);
-		return methods_fail(call, RPC_SHUTTING_DOWN,
-		    "superd is shutting down");
-	}
-	if (control_client_nhooks(call->client) >= METHODS_MAX_PENDING) {
-		free(procs);
-		return methods_fail(call, RPC_INTERNAL_ERROR,
-		    "too many pending requests on this connection");
-	}
-	op = calloc(1, sizeof(*op));
-	if (op == NULL || (n > 0 &&
-	    (op->items = calloc(n, sizeof(*op->items))) == NULL)) {
-		free(op);
-		free(procs);
-		return methods_fail(call, RPC_INTERNAL_ERROR, "out of memory");
-	}
-	op->kind = kind;
-	op->wait = wait;
-	op->env = call->env;
-	op->client = call->client;
-	control_client_ref(op->client);
-	op->id = call->id != NULL ? json_incref(call->id) : NULL;
-	op->n = n;
-	for (i = 0; i < n; i++) {
-		op->items[i].p = procs[i];
-		op->items[i].name = strdup(procs[i]->fullname);
-		if (op->items[i].name == NULL) {
-			free(procs);
-			methods_op_free(op);
-			return methods_fail(call, RPC_INTERNAL_ERROR,
-			    "out of memory");
-		}
-	}
-	free(procs);
-	op->hook = control_client_hook(op->client, methods_op_on_close, op);
-	if (op->hook == NULL) {
-		methods_op_free(op);
-		return methods_fail(call, RPC_INTERNAL_ERROR,
-		    "connection closed");
-	}
-	if (kind == METHODS_OP_START)
-		methods_op_start_half(op);
-	else
-		methods_op_stop_half(op);
-	return METHODS_DEFERRED;
-}
-
-static int
-method_process_start(struct methods_call *call, json_t **result)
-{
-	(void)result;
-	return methods_op_run(call, METHODS_OP_START);
-}
-
-static int
-method_process_stop(struct methods_call *call, json_t **result)
-{
-	(void)result;
-	return methods_op_run(call, METHODS_OP_STOP);
-}
-
-static int
-method_process_restart(struct methods_call *call, json_t **result)
-{
-	(void)result;
-	return methods_op_run(call, METHODS_OP_RESTART);
-}
-
-/* ---------------------------------------------------------------- */
-/* process.signal, process.clear_log */
-
-static int
-methods_get_signal(struct methods_call *call, int *sig)
-{
-	json_t *v = methods_param(call, "signal");
-	char err[128];
-	int s;
-
-	if (v == NULL || json_is_null(v))
-		return methods_fail(call, RPC_INVALID_PARAMS,
-		    "missing parameter \"signal\"");
-	if (json_is_integer(v)) {
-		if (json_integer_value(v) < 1 ||
-		    json_integer_value(v) > METHODS_SIGNAL_MAX)
-			return methods_fail(call, RPC_BAD_SIGNAL,
-			    "bad signal %lld (1..%d)",
-			    (long long)json_integer_value(v),
-			    METHODS_SIGNAL_MAX);
-		*sig = (int)json_integer_value(v);
-		return 0;
-	}
-	if (!json_is_string(v))
-		return methods_fail(call, RPC_INVALID_PARAMS,
-		    "\"signal\" must be a name (\"HUP\") or a number");
-	if (json_string_length(v) == 0 || json_string_length(v) > 16 ||
-	    values_parse_signal(json_string_value(v), &s, err,
-	    sizeof(err)) == -1 || s < 1 || s > METHODS_SIGNAL_MAX)
-		return methods_fail(call, RPC_BAD_SIGNAL, "bad signal \"%.16s\"",
-		    json_string_value(v));
-	*sig = s;
-	return 0;
-}
-
-/* [{name, ok, error?}] for an immediate per-process action. */
-static json_t *
-methods_item_new(const char *name, int code, const char *message)
-{
-	json_t *item;
-
-	item = json_pack("{s:s, s:b}", "name", name, "ok", code == 0);
-	if (item != NULL && code != 0)
-		json_object_set_new(item, "error",
-		    methods_item_error_new(code, message));
-	return item;
-}
-
-static int
-method_process_signal(struct methods_call *call, json_t **result)
-{
-	static const char *const keys[] = { "names", "signal", NULL };
-	struct process **procs = NULL;
-	const char **names = NULL;
-	size_t i, n, nnames;
-	char msg[300];
-	json_t *list;
-	int sig = 0, rc;
-
-	if (methods_check_keys(call, keys) == -1 ||
-	    methods_get_signal(call, &sig) == -1 ||
-	    methods_get_names(call, "names", true, &names, &nnames) == -1)
-		return -1;
-	rc = methods_match(call, names, nnames, &procs, &n);
-	free(names);
-	if (rc == -1)
-		return -1;
-	if ((list = json_array()) == NULL) {
-		free(procs);
-		return methods_fail(call, RPC_INTERNAL_ERROR, "out of memory");
-	}
-	for (i = 0; i < n; i++) {
-		rc = process_signal(procs[i], sig);
-		snprintf(msg, sizeof(msg), "%s: %s", procs[i]->fullname,
-		    rc == 0 ? "" : rpc_code_name(rc));
-		json_array_append_new(list, methods_item_new(
-		    procs[i]->fullname, rc, msg));
-	}
-	free(procs);
-	*result = list;
-	return 0;
-}
-
-static int
-method_process_clear_log(struct methods_call *call, json_t **result)
-{
-	static const char *const keys[] = { "names", NULL };
-	struct process **procs = NULL;
-	const char **names = NULL;
-	size_t i, n, nnames;
-	char msg[300];
-	json_t *list;
-	int rc;
-
-	if (methods_check_keys(call, keys) == -1 ||
-	    methods_get_names(call, "names", true, &names, &nnames) == -1)
-		return -1;
-	rc = methods_match(call, names, nnames, &procs, &n);
-	free(names);
-	if (rc == -1)
-		return -1;
-	if ((list = json_array()) == NULL) {
-		free(procs);
-		return methods_fail(call, RPC_INTERNAL_ERROR, "out of memory");
-	}
-	for (i = 0; i < n; i++) {
-		rc = 0;
-		if (procs[i]->output == NULL ||
-		    output_clear(procs[i]->output) == -1) {
-			rc = RPC_INTERNAL_ERROR;
-			snprintf(msg, sizeof(msg), "%s: cannot clear the "
-			    "logs: %s", procs[i]->fullname, strerror(errno));
-		}
-		json_array_append_new(list, methods_item_new(
-		    procs[i]->fullname, rc, msg));
-	}
-	free(procs);
-	*result = list;
-	return 0;
-}
-
-/* ---------------------------------------------------------------- */
-/* process.tail with follow */
-
-struct methods_follow {
-	struct control_client *client;	/* not referenced: the hook ends
-					 * us before the client goes */
-	struct control_hook *hook;
-	const struct methods_env *env;
-	struct output_follower *follower;
-	const struct process *p;
-	struct output *output;
-	char	*name;
-	enum output_stream stream;
-	unsigned char carry[4];	/* a character cut between chunks */
-	size_t	 ncarry;
-};
-
-static const char *
-methods_stream_name(enum output_stream s)
-{
-	return s == OUTPUT_STDERR ? "stderr" : "stdout";
-}
-
-/* True while p still is a registered process with that output. */
-static bool
-methods_process_exists(const struct methods_env *env,
-    const struct process *p, const struct output *output)
-{
-	struct process *const *procs;
-	size_t i, n;
-
-	procs = supervisor_processes(env->sup, &n);
-	for (i = 0; i < n; i++)
-		if (procs[i] == p && procs[i]->output == output)
-			return true;
-	return false;
-}
-
-static void
-methods_follow_on_close(void *arg)
-{
-	struct methods_follow *f = arg;
-
-	/*
-	 * output_free() drops followers with the process: unfollow only
-	 * while the process (and so our follower) still exists.
-	 */
-	if (methods_process_exists(f->env, f->p, f->output))
-		output_unfollow(f->follower);
-	free(f->name);
-	free(f);
-}
-
-static void
-methods_follow_on_data(const char *data, size_t len, void *arg)
-{
-	struct methods_follow *f = arg;
-	unsigned char *buf;
-	size_t total, cut;
-	json_t *params, *msg;
-
-	if (len == 0)
-		return;
-	total = f->ncarry + len;
-	if ((buf = malloc(total)) == NULL)
-		return;
-	memcpy(buf, f->carry, f->ncarry);
-	memcpy(buf + f->ncarry, data, len);
-	cut = methods_utf8_cut(buf, total);
-	memcpy(f->carry, buf + total - cut, cut);
-	f->ncarry = cut;
-	params = json_object();
-	if (params != NULL) {
-		json_object_set_new(params, "name", json_string(f->name));
-		json_object_set_new(params, "stream",
-		    json_string(methods_stream_name(f->stream)));
-		json_object_set_new(params, "data",
-		    methods_string_from_bytes((char *)buf, total - cut));
-	}
-	free(buf);
-	msg = rpc_notification_new("log.data", params);
-	if (msg == NULL)
-		return;
-	/* On failure the client is gone and f with it: touch nothing. */
-	control_client_send(f->client, msg);
-	json_decref(msg);
-}
-
-static int
-method_process_tail(struct methods_call *call, json_t **result)
-{
-	static const char *const keys[] = { "name", "stream", "bytes",
-		"follow", NULL };
-	struct methods_follow *f;
-	enum output_stream stream = OUTPUT_STDOUT;
-	struct process *p;
-	const char *sname;
-	json_int_t bytes = 0;
-	uint64_t offset = 0;
-	char *data = NULL;
-	size_t len = 0;
-	json_t *res;
-	bool follow;
-
-	if (methods_check_keys(call, keys) == -1 ||
-	    methods_get_string(call, "stream", false, 16, &sname,
-	    NULL) == -1 ||
-	    methods_get_int(call, "bytes", 0, OUTPUT_RING_SIZE,
-	    METHODS_TAIL_DEFAULT, &bytes) == -1 ||
-	    methods_get_bool(call, "follow", false, &follow) == -1)
-		return -1;
-	if (sname != NULL) {
-		if (strcmp(sname, "stderr") == 0)
-			stream = OUTPUT_STDERR;
-		else if (strcmp(sname, "stdout") != 0)
-			return methods_fail(call, RPC_INVALID_PARAMS,
-			    "\"stream\" must be \"stdout\" or \"stderr\"");
-	}
-	if (methods_one_process(call, "name", &p) == -1)
-		return -1;
-	if (p->output == NULL)
-		return methods_fail(call, RPC_INTERNAL_ERROR,
-		    "%s has no output", p->fullname);
-	if (follow && control_client_nhooks(call->client) >=
-	    METHODS_MAX_PENDING)
-		return methods_fail(call, RPC_INTERNAL_ERROR,
-		    "too many streams on this connection");
-	if (output_tail(p->output, stream, (size_t)bytes, &data, &len,
-	    &offset) == -1)
-		return methods_fail(call, RPC_INTERNAL_ERROR,
-		    "cannot read the output of %s", p->fullname);
-	res = json_object();
-	if (res == NULL) {
-		free(data);
-		return methods_fail(call, RPC_INTERNAL_ERROR, "out of memory");
-	}
-	/* A cut character at the start of the window is not the
-	 * program's fault: skip its continuation bytes. */
-	{
-		size_t skip = 0;
-
-		while (skip < 3 && skip < len &&
-		    ((unsigned char)data[skip] & 0xc0) == 0x80)
-			skip++;
-		if (skip == len)
-			skip = 0;
-		json_object_set_new(res, "data", methods_string_from_bytes(
-		    data != NULL ? data + skip : "", len - skip));
-	}
-	json_object_set_new(res, "offset", json_integer((json_int_t)offset));
-	free(data);
-	if (!follow) {
-		*result = res;
-		return 0;
-	}
-	/* The reply first, then the stream: nothing can come in between
-	 * in a single-threaded loop. */
-	methods_send_result(call->client, call->id, res);
-	if (!control_client_alive(call->client))
-		return METHODS_DEFERRED;
-	f = calloc(1, sizeof(*f));
-	if (f == NULL || (f->name = strdup(p->fullname)) == NULL) {
-		free(f);
-		return METHODS_DEFERRED;
-	}
-	f->client = call->client;
-	f->p = p;
-	f->output = p->output;
-	f->stream = stream;
-	f->env = call->env;
-	f->follower = output_follow(p->output, stream, methods_follow_on_data,
-	    f);
-	if (f->follower == NULL) {
-		free(f->name);
-		free(f);
-		return METHODS_DEFERRED;
-	}
-	f->hook = control_client_hook(call->client, methods_follow_on_close,
-	    f);
-	if (f->hook == NULL) {
-		output_unfollow(f->follower);
-		free(f->name);
-		free(f);
-	}
-	return METHODS_DEFERRED;
-}
-
-/* ---------------------------------------------------------------- */
-/* process.stdin */
-
-static int
-method_process_stdin(struct methods_call *call, json_t **result)
-{
-	static const char *const keys[] = { "name", "data", NULL };
-	struct process *p;
-	const char *data;
-	size_t len;
-	int rc;
-
-	if (methods_check_keys(call, keys) == -1 ||
-	    methods_get_string(call, "data", true, METHODS_MAX_STDIN, &data,
-	    &len) == -1 ||
-	    methods_one_process(call, "name", &p) == -1)
-		return -1;
-	rc = process_write_stdin(p, data, len);
-	switch (rc) {
-	case 0:
-		*result = json_object();
-		return 0;
-	case RPC_NOT_RUNNING:
-		return methods_fail(call, rc, "%s is not running",
-		    p->fullname);
-	case RPC_INVALID_PARAMS:
-		return methods_fail(call, rc, "%s has no stdin pipe "
-		    "(stdin = pipe in its [program] section)", p->fullname);
-	case RPC_INTERNAL_ERROR:
-		return methods_fail(call, rc, "the stdin pipe of %s is full",
-		    p->fullname);
-	default:
-		return methods_fail(call, rc, "%s: %s", p->fullname,
-		    rpc_code_name(rc));
-	}
 }
 
 /* ---------------------------------------------------------------- */

@@ -43,6 +43,11 @@ struct methods_env {
 	struct timespec started;	/* CLOCK_MONOTONIC */
 	void	(*on_shutdown)(void *arg);
 	void	*arg;
+	/* Queue one reply already encoded as a '\n'-terminated line
+	 * (malloc'd, taken over), with control_client_send()'s queue bound
+	 * and flush: process.list writes its reply without a json_t tree.
+	 * NULL: methods falls back to control_client_send(). */
+	int	(*send_line)(struct control_client *, char *line, size_t len);
 };
 
 /* Run one parsed request from `client` with `role`. Every answer is sent
@@ -57,5 +62,83 @@ int	methods_flags(const char *name);
 /* A JSON string from arbitrary bytes: invalid UTF-8 sequences and NUL
  * become U+FFFD. New reference, NULL on allocation failure. */
 json_t *methods_string_from_bytes(const char *data, size_t len);
+
+#ifdef METHODS_INTERNAL
+/*
+ * Shared by methods.c (the table, params, daemon.*, config.*, events.*)
+ * and methods_process.c (process.*) only; define METHODS_INTERNAL
+ * before including this header to see it.
+ */
+#include <stdint.h>
+
+#define METHODS_MAX_NAMELEN	  256	/* bytes in one name */
+
+/* One call being handled; borrowed pieces of the request. */
+struct methods_call {
+	const struct methods_env *env;
+	struct control_client *client;
+	enum methods_role role;
+	json_t	*id;		/* borrowed; NULL: a notification */
+	json_t	*params;	/* borrowed; an object or NULL */
+	/* Filled by a handler that fails. */
+	int	 code;
+	char	*message;	/* malloc'd */
+	/* Run after the reply is queued (daemon.shutdown). */
+	void	(*after)(const struct methods_env *);
+};
+
+struct process;
+
+/* A handler returns 0 with *result (new), -1 after methods_fail(), or
+ * METHODS_DEFERRED when it answers later by itself. */
+#define METHODS_DEFERRED	  1
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if none. */
+size_t	methods_utf8_seq(const unsigned char *s, size_t n);
+/* How many trailing bytes of s could start a sequence cut short. */
+size_t	methods_utf8_cut(const unsigned char *s, size_t n);
+/* Send an error answer for id (nothing for a notification). */
+void	methods_send_error(struct control_client *, json_t *id, int code,
+	    const char *message);
+/* Send result (stolen) for id (dropped for a notification). */
+void	methods_send_result(struct control_client *, json_t *id,
+	    json_t *result);
+/* Record the call's error (code, message); returns -1. */
+int	methods_fail(struct methods_call *, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* An {code, message} object for a per-process item: new. */
+json_t *methods_item_error_new(int code, const char *message);
+/* Every key of params must be in `allowed` (NULL-terminated). */
+int	methods_check_keys(struct methods_call *, const char *const *allowed);
+/* The param `key` (borrowed), NULL when absent. */
+json_t *methods_param(struct methods_call *, const char *key);
+/* Typed params with a default; -1 after methods_fail(). */
+int	methods_get_bool(struct methods_call *, const char *key, bool def,
+	    bool *out);
+int	methods_get_int(struct methods_call *, const char *key, json_int_t min,
+	    json_int_t max, json_int_t def, json_int_t *out);
+int	methods_get_string(struct methods_call *, const char *key,
+	    bool required, size_t maxlen, const char **out, size_t *len);
+/* A `names` param into a malloc'd array of borrowed strings. */
+int	methods_get_names(struct methods_call *, const char *key,
+	    bool required, const char ***out, size_t *n);
+/* Resolve names into processes (*procs malloc'd); 100 when one
+ * matches nothing. */
+int	methods_match(struct methods_call *, const char *const *names,
+	    size_t nnames, struct process ***procs, size_t *nprocs);
+/* The one process the string param `key` designates. */
+int	methods_one_process(struct methods_call *, const char *key,
+	    struct process **out);
+
+/* The process.* handlers of the table (methods_process.c). */
+int	method_process_list(struct methods_call *, json_t **);
+int	method_process_start(struct methods_call *, json_t **);
+int	method_process_stop(struct methods_call *, json_t **);
+int	method_process_restart(struct methods_call *, json_t **);
+int	method_process_signal(struct methods_call *, json_t **);
+int	method_process_tail(struct methods_call *, json_t **);
+int	method_process_clear_log(struct methods_call *, json_t **);
+int	method_process_stdin(struct methods_call *, json_t **);
+#endif /* METHODS_INTERNAL */
 
 #endif

@@ -4,6 +4,8 @@
     python3 tests/bench/bench_status.py [--bin build/bin] [--sizes 100,1000]
                                         [--runs 30] [--add 100] [--no-update]
 
+  list     superd's own share: process.list on a raw socket, request to
+           the reply's last byte (median)
   status   `superctl status` and `supervisorctl status` with N programs
            (`sleep`, all RUNNING), timed by hyperfine when installed, else by
            a loop of runs; the median is compared.
@@ -166,6 +168,28 @@ def time_command(cmd, runs):
     return statistics.median(times)
 
 
+def raw_list_time(sock_path, runs):
+    """Median seconds from a process.list request to the last byte of its
+    reply, on one raw connection (the daemon's share of `status`)."""
+    import socket
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock_path)
+    times = []
+    for i in range(runs + 3):
+        buf = bytearray()
+        t0 = time.perf_counter()
+        s.sendall(b'{"jsonrpc":"2.0","id":%d,"method":"process.list"}\n' % i)
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                raise RuntimeError("superd closed the connection")
+            buf += chunk
+        if i >= 3:
+            times.append(time.perf_counter() - t0)
+    s.close()
+    return statistics.median(times), len(buf)
+
+
 def bring_up(d, n, timeout):
     d.write_config(names(n))
     t0 = time.monotonic()
@@ -212,6 +236,9 @@ def main():
         try:
             up_sd = bring_up(sd, n, 120)
             up_sv = bring_up(sv, n, 600)
+            t_raw, size = raw_list_time(sd.sock, args.runs)
+            print("process.list %5d programs: superd answers in %s (%d bytes, raw socket)"
+                  % (n, ms(t_raw), size), flush=True)
             t_sd = time_command(sd.status_cmd(), args.runs)
             t_sv = time_command(sv.status_cmd(), max(5, args.runs // 3))
             rows.append(("status, %d programs" % n, t_sd, t_sv))

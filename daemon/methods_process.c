@@ -1,0 +1,1145 @@
+/*
+ * The process.* methods of SPEC.md section 5: list, start, stop,
+ * restart (with wait), signal, clear_log, tail (with follow) and stdin.
+ * The table that routes to them and the param helpers are in methods.c.
+ *
+ * process.list is what `superctl status` calls, often, for every
+ * process: its reply is written straight into one buffer instead of
+ * being built as a jansson tree and then dumped (some 40 allocations
+ * and a tree walk per process; 48k instructions a process before).
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "control.h"
+#include "events.h"
+#include "log.h"
+#define METHODS_INTERNAL
+#include "methods.h"
+#include "output.h"
+#include "process.h"
+#include "rpc.h"
+#include "supervisor.h"
+#include "values.h"
+
+#define METHODS_MAX_STDIN	  (512 * 1024)
+#define METHODS_TAIL_DEFAULT	  1600
+#define METHODS_SIGNAL_MAX	  64
+#define METHODS_LIST_ITEM	  256	/* usual bytes of one process object */
+
+/* ---------------------------------------------------------------- */
+/* process.list */
+
+/* A reply line written by hand; `failed` sticks after an allocation
+ * failure. Each process object reserves its worst case once, so the
+ * writers below only copy. */
+struct methods_out {
+	char	*buf;
+	size_t	 len;
+	size_t	 cap;
+	bool	 failed;
+};
+
+/* Room for n more bytes; false (and failed) when there is none. */
+static bool
+methods_out_reserve(struct methods_out *o, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (o->failed)
+		return false;
+	if (n <= o->cap - o->len)
+		return true;
+	if (n > SIZE_MAX / 4 - o->len) {
+		o->failed = true;
+		return false;
+	}
+	cap = o->cap > 0 ? o->cap : 4096;
+	while (cap - o->len < n)
+		cap *= 2;
+	if ((p = realloc(o->buf, cap)) == NULL) {
+		o->failed = true;
+		return false;
+	}
+	o->buf = p;
+	o->cap = cap;
+	return true;
+}
+
+/* Append n bytes; room was reserved. */
+static inline void
+methods_out_raw(struct methods_out *o, const char *s, size_t n)
+{
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+}
+
+/* Append a string literal (sizeof, not strlen). */
+#define METHODS_OUT_LIT(o, s)	  methods_out_raw((o), (s), sizeof(s) - 1)
+
+/* Append v in decimal; 21 bytes reserved. */
+static inline void
+methods_out_int(struct methods_out *o, long long v)
+{
+	unsigned long long u;
+	char tmp[24];
+	size_t i = sizeof(tmp);
+
+	u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+	do {
+		tmp[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		tmp[--i] = '-';
+	methods_out_raw(o, tmp + i, sizeof(tmp) - i);
+}
+
+/* Two digits, zero-padded, of v (0..99). */
+static inline void
+methods_out_2d(struct methods_out *o, long v)
+{
+	o->buf[o->len++] = (char)('0' + v / 10 % 10);
+	o->buf[o->len++] = (char)('0' + v % 10);
+}
+
+/* The most methods_out_str() writes for n bytes: 6 ("\u001F") each. */
+#define METHODS_OUT_STR_MAX(n)	  ((n) * 6 + 2)
+
+/*
+ * A JSON string of n bytes, byte for byte as json_dumps() writes it:
+ * '"', '\\' and C0 controls escaped, the rest as is; like
+ * methods_string_from_bytes(), invalid UTF-8 and NUL become U+FFFD.
+ * METHODS_OUT_STR_MAX(n) bytes were reserved.
+ */
+static void
+methods_out_str(struct methods_out *o, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned char c;
+	size_t i, k;
+	char *d;
+
+	d = o->buf + o->len;
+	*d++ = '"';
+	for (i = 0; i < n; i++) {
+		c = u[i];
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			*d++ = (char)c;
+			continue;
+		}
+		if (c >= 0x80 || c == 0) {
+			k = methods_utf8_seq(u + i, n - i);
+			if (k == 0) {
+				memcpy(d, "\xef\xbf\xbd", 3);
+				d += 3;
+			} else {
+				memcpy(d, u + i, k);
+				d += k;
+				i += k - 1;
+			}
+			continue;
+		}
+		*d++ = '\\';
+		switch (c) {
+		case '"':
+		case '\\':
+			*d++ = (char)c;
+			break;
+		case '\b':
+			*d++ = 'b';
+			break;
+		case '\f':
+			*d++ = 'f';
+			break;
+		case '\n':
+			*d++ = 'n';
+			break;
+		case '\r':
+			*d++ = 'r';
+			break;
+		case '\t':
+			*d++ = 't';
+			break;
+		default:
+			memcpy(d, "u00", 3);
+			d += 3;
+			*d++ = hex[c >> 4];
+			*d++ = hex[c & 0xf];
+			break;
+		}
+	}
+	*d++ = '"';
+	o->len = (size_t)(d - o->buf);
+}
+
+static const char *
+methods_log_path(const struct log_conf *log)
+{
+	switch (log->target) {
+	case LOG_TARGET_FILE:
+		return log->path != NULL ? log->path : "";
+	case LOG_TARGET_STDOUT:
+		return "/dev/stdout";
+	case LOG_TARGET_STDERR:
+		return "/dev/stderr";
+	case LOG_TARGET_NONE:
+	default:
+		return "NONE";
+	}
+}
+
+/* supervisorctl's description column for a process that is not
+ * RUNNING: the spawn error, "Not started" or the stop time. */
+static void
+methods_describe(const struct process *p, char *buf, size_t len)
+{
+	struct tm tm;
+
+	switch (p->state) {
+	case PROCESS_FATAL:
+	case PROCESS_BACKOFF:
+		if (p->spawnerr[0] != '\0')
+			snprintf(buf, len, "%s", p->spawnerr);
+		else if (p->state == PROCESS_FATAL)
+			snprintf(buf, len, "Exited too quickly (process log "
+			    "may have details)");
+		else
+			snprintf(buf, len, "Exited too quickly");
+		break;
+	case PROCESS_STOPPED:
+	case PROCESS_EXITED:
+		if (p->start_time == 0)
+			snprintf(buf, len, "Not started");
+		else if (localtime_r(&p->stop_time, &tm) == NULL ||
+		    strftime(buf, len, "%b %d %I:%M %p", &tm) == 0)
+			snprintf(buf, len, "%s",
+			    process_state_name(p->state));
+		break;
+	default:
+		buf[0] = '\0';
+		break;
+	}
+}
+
+/* One process object of SPEC.md section 5, keys in the order jansson
+ * used to write them. */
+static void
+methods_out_process(struct methods_out *o, const struct process *p)
+{
+	const struct proc_conf *conf = p->conf;
+	const char *out_log, *err_log;
+	size_t lname, lgroup, lerr, ldesc, lout, lelog;
+	char desc[300];
+	long up = process_uptime(p);
+
+	out_log = methods_log_path(&conf->stdout_log);
+	err_log = conf->redirect_stderr ? "" :
+	    methods_log_path(&conf->stderr_log);
+	desc[0] = '\0';
+	if (p->state != PROCESS_RUNNING)
+		methods_describe(p, desc, sizeof(desc));
+	lname = strlen(p->fullname);
+	lgroup = strlen(conf->group);
+	lerr = strnlen(p->spawnerr, sizeof(p->spawnerr));
+	ldesc = strlen(desc);
+	lout = strlen(out_log);
+	lelog = strlen(err_log);
+	/* Keys, numbers and the RUNNING description fit in 512 bytes. */
+	if (lname + lgroup + lout + lelog > SIZE_MAX / 8 ||
+	    !methods_out_reserve(o, 512 + METHODS_OUT_STR_MAX(lname + lgroup +
+	    lerr + ldesc + lout + lelog)))
+		return;
+	METHODS_OUT_LIT(o, "{\"name\":");
+	methods_out_str(o, p->fullname, lname);
+	METHODS_OUT_LIT(o, ",\"group\":");
+	methods_out_str(o, conf->group, lgroup);
+	METHODS_OUT_LIT(o, ",\"state\":\"");
+	methods_out_raw(o, process_state_name(p->state),
+	    strlen(process_state_name(p->state)));
+	METHODS_OUT_LIT(o, "\",\"pid\":");
+	methods_out_int(o, process_is_running(p) ? (long long)p->pid : 0);
+	METHODS_OUT_LIT(o, ",\"start_time\":");
+	methods_out_int(o, (long long)p->start_time);
+	METHODS_OUT_LIT(o, ",\"stop_time\":");
+	methods_out_int(o, (long long)p->stop_time);
+	METHODS_OUT_LIT(o, ",\"uptime_s\":");
+	methods_out_int(o, up);
+	METHODS_OUT_LIT(o, ",\"exitstatus\":");
+	methods_out_int(o, p->exitstatus);
+	METHODS_OUT_LIT(o, ",\"spawnerr\":");
+	methods_out_str(o, p->spawnerr, lerr);
+	METHODS_OUT_LIT(o, ",\"description\":");
+	if (p->state == PROCESS_RUNNING) {
+		/* "pid 42, uptime 0:03:10", without a printf per process */
+		METHODS_OUT_LIT(o, "\"pid ");
+		methods_out_int(o, (long long)p->pid);
+		METHODS_OUT_LIT(o, ", uptime ");
+		methods_out_int(o, up / 3600);
+		METHODS_OUT_LIT(o, ":");
+		methods_out_2d(o, (up / 60) % 60);
+		METHODS_OUT_LIT(o, ":");
+		methods_out_2d(o, up % 60);
+		METHODS_OUT_LIT(o, "\"");
+	} else
+		methods_out_str(o, desc, ldesc);
+	METHODS_OUT_LIT(o, ",\"stdout_logfile\":");
+	methods_out_str(o, out_log, lout);
+	METHODS_OUT_LIT(o, ",\"stderr_logfile\":");
+	methods_out_str(o, err_log, lelog);
+	METHODS_OUT_LIT(o, "}");
+}
+
+/* Queue the line in o (taken over) as the answer; a test without a
+ * send_line hook gets it through jansson. */
+static void
+methods_out_send(struct methods_call *call, struct methods_out *o)
+{
+	json_t *msg;
+
+	if (call->env->send_line != NULL) {
+		call->env->send_line(call->client, o->buf, o->len);
+		o->buf = NULL;
+		return;
+	}
+	if ((msg = json_loadb(o->buf, o->len, 0, NULL)) != NULL) {
+		control_client_send(call->client, msg);
+		json_decref(msg);
+	}
+	free(o->buf);
+	o->buf = NULL;
+}
+
+/* Answers by itself: {"jsonrpc":"2.0","id":ID,"result":[process...]}. */
+int
+method_process_list(struct methods_call *call, json_t **result)
+{
+	static const char *const keys[] = { "names", NULL };
+	struct methods_out o = { NULL, 0, 0, false };
+	struct process *const *all;
+	struct process **procs = NULL;
+	const char **names = NULL;
+	size_t i, n, nnames;
+
+	(void)result;
+	if (methods_check_keys(call, keys) == -1 ||
+	    methods_get_names(call, "names", false, &names, &nnames) == -1)
+		return -1;
+	if (nnames > 0) {
+		if (methods_match(call, names, nnames, &procs, &n) == -1) {
+			free(names);
+			return -1;
+		}
+		all = procs;
+	} else {
+		all = supervisor_processes(call->env->sup, &n);
+	}
+	free(names);
+	if (call->id == NULL) {
+		free(procs);
+		return METHODS_DEFERRED;	/* a notification: no answer */
+	}
+	/* The envelope and an id string of up to RPC_MAX_LINE bytes. */
+	if (methods_out_reserve(&o, n * METHODS_LIST_ITEM + 64 +
+	    (json_is_string(call->id) ?
+	    METHODS_OUT_STR_MAX(json_string_length(call->id)) : 32))) {
+		METHODS_OUT_LIT(&o, "{\"jsonrpc\":\"2.0\",\"id\":");
+		if (json_is_integer(call->id))
+			methods_out_int(&o, json_integer_value(call->id));
+		else if (json_is_string(call->id))
+			methods_out_str(&o, json_string_value(call->id),
+			    json_string_length(call->id));
+		else
+			METHODS_OUT_LIT(&o, "null");
+		METHODS_OUT_LIT(&o, ",\"result\":[");
+	}
+	for (i = 0; i < n; i++) {
+		if (i > 0 && methods_out_reserve(&o, 1))
+			METHODS_OUT_LIT(&o, ",");
+		methods_out_process(&o, all[i]);
+	}
+	if (methods_out_reserve(&o, 3))
+		METHODS_OUT_LIT(&o, "]}\n");
+	free(procs);
+	if (o.failed) {
+		free(o.buf);
+		return methods_fail(call, RPC_INTERNAL_ERROR, "out of memory");
+	}
+	methods_out_send(call, &o);
+	return METHODS_DEFERRED;
+}
+
+/* ---------------------------------------------------------------- */
+/* start / stop / restart, with wait */
+
+enum methods_op_kind {
+	METHODS_OP_START,
+	METHODS_OP_STOP,
+	METHODS_OP_RESTART
+};
+
+/* One process of a start/stop/restart. `p` is only compared with what
+ * an event hands over, never dereferenced later. */
+struct methods_item {
+	char	*name;
+	struct process *p;
+	bool	 done;
+	bool	 ok;
+	int	 code;
+	char	*message;
+};
+
+/* A start/stop/restart in progress. */
+struct methods_op {
+	enum methods_op_kind kind;
+	bool	 stopping;	/* restart: still in its stop half */
+	bool	 wait;
+	const struct methods_env *env;
+	struct control_client *client;	/* referenced */
+	struct control_hook *hook;
+	struct events_sub *sub;
+	struct event *later;	/* restart: start half, off the callback */
+	json_t	*id;		/* own reference, NULL: notification */
+	struct methods_item *items;
+	size_t	 n;
+};
+
+static void
+methods_item_set(struct methods_item *it, bool ok, int code,
+    const char *message)
+{
+	it->done = true;
+	it->ok = ok;
+	it->code = code;
+	free(it->message);
+	it->message = message != NULL ? strdup(message) : NULL;
+}
+
+static void
+methods_op_free(struct methods_op *op)
+{
+	size_t i;
+
+	if (op == NULL)
+		return;
+	events_unsubscribe(op->sub);
+	if (op->later != NULL)
+		event_free(op->later);
+	for (i = 0; i < op->n; i++) {
+		free(op->items[i].name);
+		free(op->items[i].message);
+	}
+	free(op->items);
+	json_decref(op->id);
+	control_client_unref(op->client);
+	free(op);
+}
+
+/* [{name, ok, error?}]: new. */
+static json_t *
+methods_op_result_new(const struct methods_op *op)
+{
+	const struct methods_item *it;
+	json_t *list, *item;
+	size_t i;
+
+	if ((list = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < op->n; i++) {
+		it = &op->items[i];
+		item = json_pack("{s:s, s:b}", "name", it->name, "ok",
+		    it->ok ? 1 : 0);
+		if (item == NULL)
+			continue;
+		if (!it->ok)
+			json_object_set_new(item, "error",
+			    methods_item_error_new(it->code,
+			    it->message != NULL ? it->message :
+			    rpc_code_name(it->code)));
+		json_array_append_new(list, item);
+	}
+	return list;
+}
+
+/* Judge one item from its process's state; true once it is settled. */
+static bool
+methods_op_judge(struct methods_op *op, struct methods_item *it,
+    const struct process *p)
+{
+	char msg[400];
+
+	if (it->done)
+		return true;
+	if (op->kind == METHODS_OP_STOP ||
+	    (op->kind == METHODS_OP_RESTART && op->stopping)) {
+		if (process_is_running(p))
+			return false;
+		methods_item_set(it, true, 0, NULL);
+		return true;
+	}
+	/* Starting: as supervisord's startProcess(wait=True). */
+	if (p->state == PROCESS_RUNNING) {
+		methods_item_set(it, true, 0, NULL);
+		return true;
+	}
+	if (p->state == PROCESS_STARTING)
+		return false;
+	/* process.c also files "Exited too quickly..." under spawnerr
+	 * when a start fails by an exit: that is 104, not 103. */
+	if (p->spawnerr[0] != '\0' &&
+	    strncmp(p->spawnerr, "Exited too quickly", 18) != 0) {
+		snprintf(msg, sizeof(msg), "%s: spawn error: %.256s", it->name,
+		    p->spawnerr);
+		methods_item_set(it, false, RPC_SPAWN_ERROR, msg);
+	} else {
+		snprintf(msg, sizeof(msg), "%s: exited too quickly (%s)",
+		    it->name, process_state_name(p->state));
+		methods_item_set(it, false, RPC_ABNORMAL_TERMINATION, msg);
+	}
+	return true;
+}
+
+static bool
+methods_op_settled(const struct methods_op *op)
+{
+	size_t i;
+
+	for (i = 0; i < op->n; i++)
+		if (!op->items[i].done)
+			return false;
+	return true;
+}
+
+/* Answer and free; nothing of op is touched afterwards. */
+static void
+methods_op_finish(struct methods_op *op)
+{
+	struct control_client *client = op->client;
+	json_t *result;
+
+	control_client_unhook(client, op->hook);
+	op->hook = NULL;
+	events_unsubscribe(op->sub);
+	op->sub = NULL;
+	result = methods_op_result_new(op);
+	control_client_ref(client);
+	if (result != NULL)
+		methods_send_result(client, op->id, result);
+	else
+		methods_send_error(client, op->id, RPC_INTERNAL_ERROR,
+		    "out of memory");
+	methods_op_free(op);
+	control_client_unref(client);
+}
+
+static void methods_op_start_half(struct methods_op *);
+
+static void
+methods_op_on_later(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	methods_op_start_half(arg);
+}
+
+static void
+methods_op_on_event(const struct process *p, enum process_state from,
+    enum process_state to, void *arg)
+{
+	struct methods_op *op = arg;
+	struct timeval now = { 0, 0 };
+	size_t i;
+
+	(void)from;
+	(void)to;
+	for (i = 0; i < op->n; i++)
+		if (op->items[i].p == p)
+			methods_op_judge(op, &op->items[i], p);
+	if (!methods_op_settled(op))
+		return;
+	if (op->kind == METHODS_OP_RESTART && op->stopping) {
+		/* Starting from inside events_publish() would nest state
+		 * changes: do it from the loop instead. */
+		events_unsubscribe(op->sub);
+		op->sub = NULL;
+		if (op->later == NULL)
+			op->later = evtimer_new(op->env->base,
+			    methods_op_on_later, op);
+		if (op->later != NULL)
+			evtimer_add(op->later, &now);
+		else
+			methods_op_start_half(op);
+		return;
+	}
+	methods_op_finish(op);
+}
+
+static void
+methods_op_on_close(void *arg)
+{
+	struct methods_op *op = arg;
+
+	op->hook = NULL;
+	methods_op_free(op);
+}
+
+/* Wait for what is unsettled (subscribing), or answer now. */
+static void
+methods_op_wait(struct methods_op *op)
+{
+	if (methods_op_settled(op)) {
+		methods_op_on_event(NULL, PROCESS_UNKNOWN, PROCESS_UNKNOWN, op);
+		return;
+	}
+	if (op->sub == NULL)
+		op->sub = events_subscribe(methods_op_on_event, op);
+	if (op->sub == NULL) {
+		control_client_unhook(op->client, op->hook);
+		op->hook = NULL;
+		methods_send_error(op->client, op->id, RPC_INTERNAL_ERROR,
+		    "out of memory");
+		methods_op_free(op);
+	}
+}
+
+/* Start every item's process (again resolved by name: a reload may have
+ * replaced it during the stop half of a restart). */
+static void
+methods_op_start_half(struct methods_op *op)
+{
+	struct process **procs;
+	struct methods_item *it;
+	const char *name, *unmatched;
+	size_t i, n;
+	int rc;
+
+	op->stopping = false;
+	for (i = 0; i < op->n; i++) {
+		it = &op->items[i];
+		if (op->kind == METHODS_OP_RESTART) {
+			if (it->done && !it->ok)
+				continue;	/* could not stop it */
+			it->done = false;
+		}
+		name = it->name;
+		procs = NULL;
+		if (supervisor_match(op->env->sup, &name, 1, &procs, &n,
+		    &unmatched) == -1 || n != 1) {
+			free(procs);
+			methods_item_set(it, false, RPC_NO_SUCH_PROCESS,
+			    "no such process (any more)");
+			continue;
+		}
+		it->p = procs[0];
+		free(procs);
+		if (supervisor_shutting_down(op->env->sup)) {
+			methods_item_set(it, false, RPC_SHUTTING_DOWN,
+			    "superd is shutting down");
+			continue;
+		}
+		rc = process_start(it->p);
+		/* SPEC: start of a running one succeeds; a stopping one
+		 * is neither started nor running. */
+		if (rc == RPC_ALREADY_STARTED &&
+		    it->p->state != PROCESS_STOPPING)
+			rc = 0;
+		if (rc != 0) {
+			char msg[400];
+
+			if (rc == RPC_SPAWN_ERROR && it->p->spawnerr[0] != '\0')
+				snprintf(msg, sizeof(msg), "%s: spawn error: "
+				    "%.256s", it->name, it->p->spawnerr);
+			else if (rc == RPC_ALREADY_STARTED)
+				snprintf(msg, sizeof(msg), "%s: is stopping",
+				    it->name);
+			else
+				snprintf(msg, sizeof(msg), "%s: %s", it->name,
+				    rpc_code_name(rc));
+			methods_item_set(it, false, rc, msg);
+			continue;
+		}
+		if (!op->wait)
+			methods_item_set(it, true, 0, NULL);
+		else
+			methods_op_judge(op, it, it->p);
+	}
+	methods_op_wait(op);
+}
+
+/* The stop half (stop, and restart's first step). */
+static void
+methods_op_stop_half(struct methods_op *op)
+{
+	struct methods_item *it;
+	size_t i;
+	int rc;
+
+	op->stopping = op->kind == METHODS_OP_RESTART;
+	for (i = 0; i < op->n; i++) {
+		it = &op->items[i];
+		rc = process_stop(it->p);
+		if (rc != 0 && rc != RPC_NOT_RUNNING) {
+			char msg[300];
+
+			snprintf(msg, sizeof(msg), "%s: %s", it->name,
+			    rpc_code_name(rc));
+			methods_item_set(it, false, rc, msg);
+			continue;
+		}
+		/* restart always waits for the stops it starts after. */
+		if (!op->wait && op->kind == METHODS_OP_STOP)
+			methods_item_set(it, true, 0, NULL);
+		else
+			methods_op_judge(op, it, it->p);
+	}
+	methods_op_wait(op);
+}
+
+static int
+methods_op_run(struct methods_call *call, enum methods_op_kind kind)
+{
+	static const char *const keys[] = { "names", "wait", NULL };
+	struct process **procs = NULL;
+	struct methods_op *op;
+	const char **names = NULL;
+	size_t i, n, nnames;
+	bool wait;
+
+	if (methods_check_keys(call, keys) == -1 ||
+	    methods_get_bool(call, "wait", true, &wait) == -1 ||
+	    methods_get_names(call, "names", true, &names, &nnames) == -1)
+		return -1;
+	if (methods_match(call, names, nnames, &procs, &n) == -1) {
+		free(names);
+		return -1;
+	}
+	free(names);
+	if (kind != METHODS_OP_STOP &&
+	    supervisor_shutting_down(call->env->sup)) {
+		free(procs);
+		return methods_fail(call, RPC_SHUTTING_DOWN,
+		    "superd is shutting down");
+	}
+	if (control_client_nhooks(call->client) >= METHODS_MAX_PENDING) {
+		free(procs);
+		return methods_fail(call, RPC_INTERNAL_ERROR,
+		    "too many pending requests on this connection");
+	}
+	op = calloc(1, sizeof(*op));
+	if (op == NULL || (n > 0 &&
+	    (op->items = calloc(n, sizeof(*op->items))) == NULL)) {
+		free(op);
+		free(procs);
+		return methods_fail(call, RPC_INTERNAL_ERROR, "out of memory");
+	}
+	op->kind = kind;
+	op->wait = wait;
+	op->env = call->env;
+	op->client = call->client;
+	control_client_ref(op->client);
+	op->id = call->id != NULL ? json_incref(call->id) : NULL;
+	op->n = n;
+	for (i = 0; i < n; i++) {
+		op->items[i].p = procs[i];
+		op->items[i].name = strdup(procs[i]->fullname);
+		if (op->items[i].name == NULL) {
+			free(procs);
+			methods_op_free(op);
+			return methods_fail(call, RPC_INTERNAL_ERROR,
+			    "out of memory");
+		}
+	}
+	free(procs);
+	op->hook = control_client_hook(op->client, methods_op_on_close, op);
+	if (op->hook == NULL) {
+		methods_op_free(op);
+		return methods_fail(call, RPC_INTERNAL_ERROR,
+		    "connection closed");
+	}
+	if (kind == METHODS_OP_START)
+		methods_op_start_half(op);
+	else
+		methods_op_stop_half(op);
+	return METHODS_DEFERRED;
+}
+
+int
+method_process_start(struct methods_call *call, json_t **result)
+{
+	(void)result;
+	return methods_op_run(call, METHODS_OP_START);
+}
+
+int
+method_process_stop(struct methods_call *call, json_t **result)
+{
+	(void)result;
+	return methods_op_run(call, METHODS_OP_STOP);
+}
+
+int
+method_process_restart(struct methods_call *call, json_t **result)
+{
+	(void)result;
+	return methods_op_run(call, METHODS_OP_RESTART);
+}
+
+/* ---------------------------------------------------------------- */
+/* process.signal, process.clear_log */
+
+static int
+methods_get_signal(struct methods_call *call, int *sig)
+{
+	json_t *v = methods_param(call, "signal");
+	char err[128];
+	int s;
+
+	if (v == NULL || json_is_null(v))
+		return methods_fail(call, RPC_INVALID_PARAMS,
+		    "missing parameter \"signal\"");
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < 1 ||
+		    json_integer_value(v) > METHODS_SIGNAL_MAX)
+			return methods_fail(call, RPC_BAD_SIGNAL,
+			    "bad signal %lld (1..%d)",
+			    (long long)json_integer_value(v),
+			    METHODS_SIGNAL_MAX);
+		*sig = (int)json_integer_value(v);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return methods_fail(call, RPC_INVALID_PARAMS,
+		    "\"signal\" must be a name (\"HUP\") or a number");
+	if (json_string_length(v) == 0 || json_string_length(v) > 16 ||
+	    values_parse_signal(json_string_value(v), &s, err,
+	    sizeof(err)) == -1 || s < 1 || s > METHODS_SIGNAL_MAX)
+		return methods_fail(call, RPC_BAD_SIGNAL, "bad signal \"%.16s\"",
+		    json_string_value(v));
+	*sig = s;
+	return 0;
+}
+
+/* [{name, ok, error?}] for an immediate per-process action. */
+static json_t *
+methods_item_new(const char *name, int code, const char *message)
+{
+	json_t *item;
+
+	item = json_pack("{s:s, s:b}", "name", name, "ok", code == 0);
+	if (item != NULL && code != 0)
+		json_object_set_new(item, "error",
+		    methods_item_error_new(code, message));
+	return item;
+}
+
+int
+method_process_signal(struct methods_call *call, json_t **result)
+{
+	static const char *const keys[] = { "names", "signal", NULL };
+	struct process **procs = NULL;
+	const char **names = NULL;
+	size_t i, n, nnames;
+	char msg[300];
+	json_t *list;
+	int sig = 0, rc;
+
+	if (methods_check_keys(call, keys) == -1 ||
+	    methods_get_signal(call, &sig) == -1 ||
+	    methods_get_names(call, "names", true, &names, &nnames) == -1)
+		return -1;
+	rc = methods_match(call, names, nnames, &procs, &n);
+	free(names);
+	if (rc == -1)
+		return -1;
+	if ((list = json_array()) == NULL) {
+		free(procs);
+		return methods_fail(call, RPC_INTERNAL_ERROR, "out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		rc = process_signal(procs[i], sig);
+		snprintf(msg, sizeof(msg), "%s: %s", procs[i]->fullname,
+		    rc == 0 ? "" : rpc_code_name(rc));
+		json_array_append_new(list, methods_item_new(
+		    procs[i]->fullname, rc, msg));
+	}
+	free(procs);
+	*result = list;
+	return 0;
+}
+
+int
+method_process_clear_log(struct methods_call *call, json_t **result)
+{
+	static const char *const keys[] = { "names", NULL };
+	struct process **procs = NULL;
+	const char **names = NULL;
+	size_t i, n, nnames;
+	char msg[300];
+	json_t *list;
+	int rc;
+
+	if (methods_check_keys(call, keys) == -1 ||
+	    methods_get_names(call, "names", true, &names, &nnames) == -1)
+		return -1;
+	rc = methods_match(call, names, nnames, &procs, &n);
+	free(names);
+	if (rc == -1)
+		return -1;
+	if ((list = json_array()) == NULL) {
+		free(procs);
+		return methods_fail(call, RPC_INTERNAL_ERROR, "out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		rc = 0;
+		if (procs[i]->output == NULL ||
+		    output_clear(procs[i]->output) == -1) {
+			rc = RPC_INTERNAL_ERROR;
+			snprintf(msg, sizeof(msg), "%s: cannot clear the "
+			    "logs: %s", procs[i]->fullname, strerror(errno));
+		}
+		json_array_append_new(list, methods_item_new(
+		    procs[i]->fullname, rc, msg));
+	}
+	free(procs);
+	*result = list;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* process.tail with follow */
+
+struct methods_follow {
+	struct control_client *client;	/* not referenced: the hook ends
+					 * us before the client goes */
+	struct control_hook *hook;
+	const struct methods_env *env;
+	struct output_follower *follower;
+	const struct process *p;
+	struct output *output;
+	char	*name;
+	enum output_stream stream;
+	unsigned char carry[4];	/* a character cut between chunks */
+	size_t	 ncarry;
+};
+
+static const char *
+methods_stream_name(enum output_stream s)
+{
+	return s == OUTPUT_STDERR ? "stderr" : "stdout";
+}
+
+/* True while p still is a registered process with that output. */
+static bool
+methods_process_exists(const struct methods_env *env,
+    const struct process *p, const struct output *output)
+{
+	struct process *const *procs;
+	size_t i, n;
+
+	procs = supervisor_processes(env->sup, &n);
+	for (i = 0; i < n; i++)
+		if (procs[i] == p && procs[i]->output == output)
+			return true;
+	return false;
+}
+
+static void
+methods_follow_on_close(void *arg)
+{
+	struct methods_follow *f = arg;
+
+	/*
+	 * output_free() drops followers with the process: unfollow only
+	 * while the process (and so our follower) still exists.
+	 */
+	if (methods_process_exists(f->env, f->p, f->output))
+		output_unfollow(f->follower);
+	free(f->name);
+	free(f);
+}
+
+static void
+methods_follow_on_data(const char *data, size_t len, void *arg)
+{
+	struct methods_follow *f = arg;
+	unsigned char *buf;
+	size_t total, cut;
+	json_t *params, *msg;
+
+	if (len == 0)
+		return;
+	total = f->ncarry + len;
+	if ((buf = malloc(total)) == NULL)
+		return;
+	memcpy(buf, f->carry, f->ncarry);
+	memcpy(buf + f->ncarry, data, len);
+	cut = methods_utf8_cut(buf, total);
+	memcpy(f->carry, buf + total - cut, cut);
+	f->ncarry = cut;
+	params = json_object();
+	if (params != NULL) {
+		json_object_set_new(params, "name", json_string(f->name));
+		json_object_set_new(params, "stream",
+		    json_string(methods_stream_name(f->stream)));
+		json_object_set_new(params, "data",
+		    methods_string_from_bytes((char *)buf, total - cut));
+	}
+	free(buf);
+	msg = rpc_notification_new("log.data", params);
+	if (msg == NULL)
+		return;
+	/* On failure the client is gone and f with it: touch nothing. */
+	control_client_send(f->client, msg);
+	json_decref(msg);
+}
+
+int
+method_process_tail(struct methods_call *call, json_t **result)
+{
+	static const char *const keys[] = { "name", "stream", "bytes",
+		"follow", NULL };
+	struct methods_follow *f;
+	enum output_stream stream = OUTPUT_STDOUT;
+	struct process *p;
+	const char *sname;
+	json_int_t bytes = 0;
+	uint64_t offset = 0;
+	char *data = NULL;
+	size_t len = 0;
+	json_t *res;
+	bool follow;
+
+	if (methods_check_keys(call, keys) == -1 ||
+	    methods_get_string(call, "stream", false, 16, &sname,
+	    NULL) == -1 ||
+	    methods_get_int(call, "bytes", 0, OUTPUT_RING_SIZE,
+	    METHODS_TAIL_DEFAULT, &bytes) == -1 ||
+	    methods_get_bool(call, "follow", false, &follow) == -1)
+		return -1;
+	if (sname != NULL) {
+		if (strcmp(sname, "stderr") == 0)
+			stream = OUTPUT_STDERR;
+		else if (strcmp(sname, "stdout") != 0)
+			return methods_fail(call, RPC_INVALID_PARAMS,
+			    "\"stream\" must be \"stdout\" or \"stderr\"");
+	}
+	if (methods_one_process(call, "name", &p) == -1)
+		return -1;
+	if (p->output == NULL)
+		return methods_fail(call, RPC_INTERNAL_ERROR,
+		    "%s has no output", p->fullname);
+	if (follow && control_client_nhooks(call->client) >=
+	    METHODS_MAX_PENDING)
+		return methods_fail(call, RPC_INTERNAL_ERROR,
+		    "too many streams on this connection");
+	if (output_tail(p->output, stream, (size_t)bytes, &data, &len,
+	    &offset) == -1)
+		return methods_fail(call, RPC_INTERNAL_ERROR,
+		    "cannot read the output of %s", p->fullname);
+	res = json_object();
+	if (res == NULL) {
+		free(data);
+		return methods_fail(call, RPC_INTERNAL_ERROR, "out of memory");
+	}
+	/* A cut character at the start of the window is not the
+	 * program's fault: skip its continuation bytes. */
+	{
+		size_t skip = 0;
+
+		while (skip < 3 && skip < len &&
+		    ((unsigned char)data[skip] & 0xc0) == 0x80)
+			skip++;
+		if (skip == len)
+			skip = 0;
+		json_object_set_new(res, "data", methods_string_from_bytes(
+		    data != NULL ? data + skip : "", len - skip));
+	}
+	json_object_set_new(res, "offset", json_integer((json_int_t)offset));
+	free(data);
+	if (!follow) {
+		*result = res;
+		return 0;
+	}
+	/* The reply first, then the stream: nothing can come in between
+	 * in a single-threaded loop. */
+	methods_send_result(call->client, call->id, res);
+	if (!control_client_alive(call->client))
+		return METHODS_DEFERRED;
+	f = calloc(1, sizeof(*f));
+	if (f == NULL || (f->name = strdup(p->fullname)) == NULL) {
+		free(f);
+		return METHODS_DEFERRED;
+	}
+	f->client = call->client;
+	f->p = p;
+	f->output = p->output;
+	f->stream = stream;
+	f->env = call->env;
+	f->follower = output_follow(p->output, stream, methods_follow_on_data,
+	    f);
+	if (f->follower == NULL) {
+		free(f->name);
+		free(f);
+		return METHODS_DEFERRED;
+	}
+	f->hook = control_client_hook(call->client, methods_follow_on_close,
+	    f);
+	if (f->hook == NULL) {
+		output_unfollow(f->follower);
+		free(f->name);
+		free(f);
+	}
+	return METHODS_DEFERRED;
+}
+
+/* ---------------------------------------------------------------- */
+/* process.stdin */
+
+int
+method_process_stdin(struct methods_call *call, json_t **result)
+{
+	static const char *const keys[] = { "name", "data", NULL };
+	struct process *p;
+	const char *data;
+	size_t len;
+	int rc;
+
+	if (methods_check_keys(call, keys) == -1 ||
+	    methods_get_string(call, "data", true, METHODS_MAX_STDIN, &data,
+	    &len) == -1 ||
+	    methods_one_process(call, "name", &p) == -1)
+		return -1;
+	rc = process_write_stdin(p, data, len);
+	switch (rc) {
+	case 0:
+		*result = json_object();
+		return 0;
+	case RPC_NOT_RUNNING:
+		return methods_fail(call, rc, "%s is not running",
+		    p->fullname);
+	case RPC_INVALID_PARAMS:
+		return methods_fail(call, rc, "%s has no stdin pipe "
+		    "(stdin = pipe in its [program] section)", p->fullname);
+	case RPC_INTERNAL_ERROR:
+		return methods_fail(call, rc, "the stdin pipe of %s is full",
+		    p->fullname);
+	default:
+		return methods_fail(call, rc, "%s: %s", p->fullname,
+		    rpc_code_name(rc));
+	}
+}
+
