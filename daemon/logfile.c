@@ -28,6 +28,7 @@
 #include "logfile.h"
 
 #define LOGFILE_WARN_INTERVAL 60	/* seconds between rotation warnings */
+#define LOGFILE_RELAY_SIZE    (1024 * 1024) /* as daemon/output.c's pipes */
 
 struct logfile {
 	char	*path;
@@ -289,6 +290,18 @@ logfile_rotate(struct logfile *lf)
 		logfile_warn_rotate(lf, "new file");
 		goto fail;
 	}
+	/*
+	 * Remove the oldest first so that no rename below replaces a file:
+	 * ext4 (auto_da_alloc) starts writeback of a file renamed over
+	 * another, which made every rotation flush 50 MB synchronously.
+	 */
+	if (logfile_backup_name(lf, lf->backups, from, sizeof(from)) == 0 &&
+	    unlinkat(lf->dirfd, from, 0) == -1 && errno != ENOENT)
+		logfile_warn_rotate(lf, "remove oldest backup");
+	if (logfile_backup_name(lf, 0, from, sizeof(from)) == -1) {
+		logfile_warn_rotate(lf, "name");
+		goto fail;
+	}
 	for (i = lf->backups - 1; i >= 1; i--) {
 		char a[NAME_MAX + 16], b[NAME_MAX + 16];
 
@@ -361,15 +374,89 @@ logfile_write(struct logfile *lf, const void *buf, size_t len)
 	return done;
 }
 
+/*
+ * The relay: one pipe of our own, shared by every log file, always empty
+ * between calls. splice(2) into a file copies under the source pipe's
+ * lock, and the writing program's write(2) into its pipe copies under the
+ * same lock, so splicing the program's pipe straight into the file
+ * serializes the two copies (the daemon spun on that lock). Moving the
+ * pages into the relay first (no copy) frees the program's pipe at once
+ * and lets both copies run side by side.
+ */
+static int logfile_relay_rd = -1, logfile_relay_wr = -1;
+static bool logfile_relay_broken;
+
+static bool
+logfile_relay_ready(void)
+{
+	int fds[2];
+
+	if (logfile_relay_rd != -1)
+		return true;
+	if (logfile_relay_broken)
+		return false;
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1) {
+		logfile_relay_broken = true;
+		return false;
+	}
+	(void)fcntl(fds[1], F_SETPIPE_SZ, LOGFILE_RELAY_SIZE);
+	logfile_relay_rd = fds[0];
+	logfile_relay_wr = fds[1];
+	return true;
+}
+
+size_t
+logfile_spill(void *buf, size_t len)
+{
+	ssize_t r;
+
+	if (logfile_relay_rd == -1 || len == 0)
+		return 0;
+	do
+		r = read(logfile_relay_rd, buf, len);
+	while (r == -1 && errno == EINTR);
+	return r > 0 ? (size_t)r : 0;
+}
+
+/* Move up to len bytes from the relay into the file: bytes written, the
+ * rest stays in the relay; -1 with errno when none could be written. */
+static int
+logfile_relay_out(struct logfile *lf, size_t len, size_t *moved)
+{
+	size_t done = 0;
+	ssize_t w;
+
+	while (done < len) {
+		w = splice(logfile_relay_rd, NULL, lf->fd, NULL, len - done,
+		    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			*moved += done;
+			return -1;
+		}
+		done += (size_t)w;
+		lf->size += (uint64_t)w;
+	}
+	*moved += done;
+	return 0;
+}
+
 int
 logfile_splice(struct logfile *lf, int pipefd, size_t len, size_t *moved)
 {
-	bool rotfail = false;
+	char scratch[4096];
+	bool rotfail = false, relay;
 	int flags, avail, ret = 0;
 	ssize_t w;
 	size_t n;
 
 	*moved = 0;
+	/* Bytes a caller left in the relay are lost; normally none. */
+	while (logfile_spill(scratch, sizeof(scratch)) > 0)
+		;
 	/* Rotate only for bytes that are there: FIONREAD 0 is an empty pipe
 	 * or EOF, which the caller tells apart with a read. */
 	if (lf->maxbytes > 0 && lf->size >= lf->maxbytes &&
@@ -387,9 +474,10 @@ logfile_splice(struct logfile *lf, int pipefd, size_t len, size_t *moved)
 		return -1;
 	if (lseek(lf->fd, 0, SEEK_END) == -1)
 		ret = -1;
+	relay = logfile_relay_ready();
 	while (ret == 0 && *moved < n) {
-		w = splice(pipefd, NULL, lf->fd, NULL, n - *moved,
-		    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		w = splice(pipefd, NULL, relay ? logfile_relay_wr : lf->fd,
+		    NULL, n - *moved, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 		if (w == -1 && errno == EINTR)
 			continue;
 		if (w == -1) {
@@ -398,6 +486,12 @@ logfile_splice(struct logfile *lf, int pipefd, size_t len, size_t *moved)
 		}
 		if (w == 0)
 			break;
+		if (relay) {
+			/* On failure the unwritten rest waits in the relay
+			 * for logfile_spill(). */
+			ret = logfile_relay_out(lf, (size_t)w, moved);
+			continue;
+		}
 		*moved += (size_t)w;
 		lf->size += (uint64_t)w;
 	}

@@ -39,9 +39,14 @@ size_t	logfile_write(struct logfile *, const void *buf, size_t len);
  * spans two files (it stops at maxbytes). *moved is set either way.
  * 0 (with *moved 0: EOF), or -1 with errno: EAGAIN the pipe is empty,
  * ENODATA empty or EOF (a read tells), EINVAL splice does not work
- * here, else a write error.
+ * here, else a write error. After a write error, bytes already taken from
+ * the pipe but not written wait for logfile_spill(); the next call drops
+ * any left.
  */
 int	logfile_splice(struct logfile *, int pipefd, size_t len, size_t *moved);
+/* Read up to len of the bytes the last logfile_splice() took from its pipe
+ * but could not write, in order; 0 when none are left. */
+size_t	logfile_spill(void *buf, size_t len);
 /* Read len bytes of the current file starting from_end bytes before its
  * end into buf; 0 or -1. */
 int	logfile_readback(struct logfile *, void *buf, size_t len,

@@ -10,9 +10,11 @@
  * fills the kernel pipe and blocks: backpressure, not buffering.
  *
  * Fast path: when nobody needs the bytes in user space (a plain log
- * file, no timestamps, no follower) the pipe is spliced into the file and
- * only the last 64 KiB of each burst is read back from the page cache
- * into the ring.
+ * file, no timestamps, no follower, the last write worked) the pipe is
+ * spliced into the file (through logfile.c's relay pipe) and only the
+ * last 64 KiB of each burst is read back from the page cache into the
+ * ring; bytes a failed splice took but could not write are read from the
+ * relay into the ring and counted lost.
  *
  * /dev/stdout targets (superd's fd 1 or 2, shared by every program) get
  * whole lines only: the unwritten tail of a line waits in the ring and
@@ -410,31 +412,57 @@ output_ring_readback(struct output_chan *ch, size_t len)
 		memset(ch->ring, 0, len - first);
 }
 
+/* Splice while the file takes writes; after a failure read, so that the
+ * ring keeps the real bytes of what is lost, until a write works again. */
 static bool
 output_can_splice(const struct output_chan *ch)
 {
 	return ch->target == LOG_TARGET_FILE && ch->file != NULL &&
-	    !ch->nosplice && !ch->timestamps &&
+	    !ch->nosplice && !ch->timestamps && !ch->failing &&
 	    TAILQ_EMPTY(&ch->followers);
+}
+
+/* What logfile_splice() took but could not write: into the ring, lost. */
+static size_t
+output_spill(struct output_chan *ch, int err)
+{
+	size_t pos, n, got = 0;
+
+	for (;;) {
+		pos = (size_t)(ch->total % OUTPUT_RING_SIZE);
+		n = logfile_spill(ch->ring + pos, OUTPUT_RING_SIZE - pos);
+		if (n == 0)
+			break;
+		ch->total += n;
+		got += n;
+	}
+	output_lose(ch, got, err);
+	return got;
 }
 
 /* Splice a burst into the file; as output_read_once(). */
 static ssize_t
 output_splice(struct output_chan *ch, struct output_pipe *p, size_t budget)
 {
-	size_t moved, back;
-	int rc;
+	size_t moved, back, lost;
+	int rc, err;
 
 	rc = logfile_splice(ch->file, p->fd, budget, &moved);
+	err = errno;
 	if (moved > 0) {
 		/* A burst never spans a rotation, so the current file holds
 		 * all of it. */
 		ch->total += moved;
 		back = moved < OUTPUT_RING_SIZE ? moved : OUTPUT_RING_SIZE;
 		output_ring_readback(ch, back);
-		output_recovered(ch);
-		return (ssize_t)moved;
 	}
+	lost = rc == -1 ? output_spill(ch, err) : 0;
+	if (moved > 0 || lost > 0) {
+		if (lost == 0)
+			output_recovered(ch);
+		return (ssize_t)(moved + lost);
+	}
+	errno = err;
 	if (rc == 0)
 		return -1;	/* EOF */
 	if (errno == EAGAIN)

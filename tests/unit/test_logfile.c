@@ -1,4 +1,5 @@
 /* Unit tests for daemon/logfile.c: rotation boundaries, safety, reopen. */
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <errno.h>
@@ -7,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,6 +181,23 @@ test_backups_shift(void **state)
 	test_expect("log.1", data + 800, 100);
 	test_expect("log.2", data + 700, 100);
 	assert_false(test_exists("log.3"));
+	assert_false(test_exists(".log.new"));
+	logfile_close(lf);
+	free(data);
+}
+
+/* One backup: the old .1 is removed before NAME takes its place. */
+static void
+test_backups_one(void **state)
+{
+	struct logfile *lf = test_open("log", 100, 1);
+	char *data = test_pattern(350);
+
+	(void)state;
+	assert_int_equal(logfile_write(lf, data, 350), 350);
+	test_expect("log", data + 300, 50);
+	test_expect("log.1", data + 200, 100);
+	assert_false(test_exists("log.2"));
 	assert_false(test_exists(".log.new"));
 	logfile_close(lf);
 	free(data);
@@ -407,6 +426,56 @@ test_splice_and_readback(void **state)
 	free(data);
 }
 
+/* A write that fails mid-splice (here the file size limit): what the
+ * splice took but could not write comes back, in order, from
+ * logfile_spill(); the next splice starts clean. */
+static void
+test_splice_spill(void **state)
+{
+	struct logfile *lf = test_open("log", 0, 0);
+	char *data = test_pattern(30000);
+	char buf[30000];
+	struct rlimit old, lim;
+	size_t moved = 0, got = 0, n;
+	int p[2], rc;
+
+	(void)state;
+	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+	assert_int_equal(write(p[1], data, 30000), 30000);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 10000;
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	rc = logfile_splice(lf, p[0], 30000, &moved);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	assert_int_equal(rc, -1);
+	assert_int_equal(errno, EFBIG);
+	assert_int_equal(moved, 10000);
+	while ((n = logfile_spill(buf + got, sizeof(buf) - got)) > 0)
+		got += n;
+	/* What the pipe still holds was never taken. */
+	n = (size_t)read(p[0], buf + got, sizeof(buf) - got);
+	if (n == (size_t)-1)
+		n = 0;
+	assert_int_equal(moved + got + n, 30000);
+	assert_memory_equal(buf, data + moved, got + n);
+	test_expect("log", data, 10000);
+	/* Working again: the relay is empty, nothing stale comes along. */
+	assert_int_equal(write(p[1], "tail", 4), 4);
+	assert_int_equal(logfile_splice(lf, p[0], 100, &moved), -1);
+	assert_int_equal(errno, EAGAIN);
+	assert_int_equal(moved, 4);
+	memcpy(buf, data, 10000);
+	memcpy(buf + 10000, "tail", 4);
+	test_expect("log", buf, 10004);
+	close(p[0]);
+	close(p[1]);
+	logfile_close(lf);
+	free(data);
+}
+
 int
 main(void)
 {
@@ -416,6 +485,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_split_large_write,
 		    test_setup, test_teardown),
 		cmocka_unit_test_setup_teardown(test_backups_shift,
+		    test_setup, test_teardown),
+		cmocka_unit_test_setup_teardown(test_backups_one,
 		    test_setup, test_teardown),
 		cmocka_unit_test_setup_teardown(test_backups_zero_truncates,
 		    test_setup, test_teardown),
@@ -441,6 +512,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_planted_new_name,
 		    test_setup, test_teardown),
 		cmocka_unit_test_setup_teardown(test_splice_and_readback,
+		    test_setup, test_teardown),
+		cmocka_unit_test_setup_teardown(test_splice_spill,
 		    test_setup, test_teardown),
 	};
 
