@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -741,8 +742,11 @@ control_client_close(struct control_client *c)
 	ctl->nclients--;
 	/* A freed fd is room to accept again (relayd control_close). */
 	control_resume_accept(ctl);
-	control_client_unref(c);	/* ours, taken above */
-	control_client_unref(c);	/* the connection's own */
+	/* Drop ours (taken above, so this cannot be the last) and the
+	 * connection's own, which may free the client. */
+	assert(c->refs >= 2);
+	c->refs--;
+	control_client_unref(c);
 }
 
 void

@@ -32,12 +32,6 @@ def superd_pid(sb):
     return sb.call("daemon.info")["pid"]
 
 
-def rss_bound_kib(pid, kib):
-    """kib, or a lot more under ASan (its quarantine holds freed memory)."""
-    maps = harness.read_text("/proc/%d/maps" % pid)
-    return kib * 10 if ("libasan" in maps or "libclang_rt.asan" in maps) else kib
-
-
 def cpu_ticks(pid):
     st = harness.proc_stat(pid)
     return st[3] if st else 0
@@ -290,7 +284,7 @@ def test_10mib_flood(sb):
     s.close()
     check(sb.rpc().call("daemon.version")["api"] == 1, "superd does not answer after the flood")
     grown = harness.vm_rss_kib(pid) - rss
-    check(grown < rss_bound_kib(pid, 20 * 1024), "RSS grew by %d KiB" % grown)
+    check(grown < harness.rss_bound_kib(pid, 20 * 1024), "RSS grew by %d KiB" % grown)
 
 
 def test_connect_send_close_cycles(sb):
@@ -359,7 +353,7 @@ def test_non_reader_dropped(sb):
     check(time.monotonic() - t < 1, "others served slowly")
     check(read_to_eof(hog, 15), "a client that never reads was not dropped")
     grown = harness.vm_rss_kib(pid) - rss
-    check(grown < rss_bound_kib(pid, 30 * 1024), "RSS grew by %d KiB" % grown)
+    check(grown < harness.rss_bound_kib(pid, 30 * 1024), "RSS grew by %d KiB" % grown)
 
 
 def test_follow_flood_non_reader(sb):
@@ -393,7 +387,7 @@ def test_follow_flood_non_reader(sb):
     check(worst < 0.5, "a prober waited %.2fs while followers did not read" % worst)
     for s in hogs:
         check(read_to_eof(s, 20), "a follower that never reads was not dropped")
-    check(harness.vm_rss_kib(pid) < rss_bound_kib(pid, 200 * 1024), "RSS %d KiB" % harness.vm_rss_kib(pid))
+    check(harness.vm_rss_kib(pid) < harness.rss_bound_kib(pid, 200 * 1024), "RSS %d KiB" % harness.vm_rss_kib(pid))
 
 
 def test_300_concurrent_clients(sb):
