@@ -34,7 +34,7 @@ echo "== fuzz smoke (clang libFuzzer)"
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DSUPERD_FUZZ=ON \
 	-DSUPERD_WERROR=ON >/dev/null
 cmake --build build-fuzz -j"$jobs"
-ctest --test-dir build-fuzz --output-on-failure -L fuzz || status=1
+ctest --test-dir build-fuzz --output-on-failure -L fuzz -j3 || status=1
 
 echo "== sanitizer build (ASan + UBSan)"
 cmake -S . -B build-asan -DSUPERD_WERROR=ON -DSUPERD_SANITIZE=ON \
