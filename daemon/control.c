@@ -887,6 +887,7 @@ static int
 control_client_queue(struct control_client *c, char *line, size_t len)
 {
 	size_t queued;
+	bool alive;
 
 	if (c == NULL || !c->alive || c->closing) {
 		free(line);
@@ -909,10 +910,13 @@ control_client_queue(struct control_client *c, char *line, size_t len)
 		control_client_close(c);
 		return -1;
 	}
+	/* A failed flush closes the client; our reference keeps it readable
+	 * until we know, and the last unref may free it. */
 	control_client_ref(c);
 	control_client_flush(c);
+	alive = c->alive;
 	control_client_unref(c);
-	return c->alive ? 0 : -1;
+	return alive ? 0 : -1;
 }
 
 int

@@ -52,6 +52,9 @@
 #include "output.h"
 
 #define OUTPUT_TURN_MAX	     (1024 * 1024) /* per pipe per loop turn */
+/* With followers every byte is also JSON-encoded once per follower: a
+ * smaller turn keeps the loop answering other clients meanwhile. */
+#define OUTPUT_TURN_FOLLOWED (64 * 1024)
 #define OUTPUT_PIPE_SIZE     (1024 * 1024) /* asked of the kernel pipe */
 #define OUTPUT_DRAIN_MAX     (1024 * 1024) /* read from a pipe we close */
 #define OUTPUT_WARN_INTERVAL 60	/* seconds between lost-bytes warnings */
@@ -532,7 +535,8 @@ output_on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct output_pipe *p = arg;
 	struct output_chan *ch = p->ch;
-	size_t budget = OUTPUT_TURN_MAX;
+	size_t budget = TAILQ_EMPTY(&ch->followers) ? OUTPUT_TURN_MAX
+						    : OUTPUT_TURN_FOLLOWED;
 	ssize_t n;
 
 	(void)fd;

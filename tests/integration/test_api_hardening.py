@@ -384,7 +384,8 @@ def test_follow_flood_non_reader(sb):
         other.call("daemon.version", timeout=5)
         worst = max(worst, time.monotonic() - t)
         time.sleep(0.05)
-    check(worst < 0.5, "a prober waited %.2fs while followers did not read" % worst)
+    print("  worst prober latency %.3f s" % worst)
+    check(worst < 0.2, "a prober waited %.2fs while followers did not read" % worst)
     for s in hogs:
         check(read_to_eof(s, 20), "a follower that never reads was not dropped")
     check(harness.vm_rss_kib(pid) < harness.rss_bound_kib(pid, 200 * 1024), "RSS %d KiB" % harness.vm_rss_kib(pid))
