@@ -240,7 +240,7 @@ def idle_and_stop(cls, bindir, n):
         if shutil.which("strace"):
             out = subprocess.run(["timeout", "-s", "INT", "5", "strace", "-c", "-f", "-p", str(d.proc.pid)],
                                  capture_output=True, text=True).stderr
-            m = re.search(r"^\s*100\.00\s+\S+\s+\S+\s+(\d+)", out, re.M)
+            m = re.search(r"^\s*100\.00\s+\S+\s+\S+\s+(\d+)\s+(?:\d+\s+)?total", out, re.M)
             syscalls = int(m.group(1)) if m else 0
         rss = 0
         for line in open("/proc/%d/status" % d.proc.pid):
