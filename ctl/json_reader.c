@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "json_reader.h"
+#include "utf8.h"
 
 struct json_reader {
 	const unsigned char *p;
@@ -61,34 +62,6 @@ json_reader_skip_nul(struct json_reader *j)
 {
 	if (j->p < j->end && *j->p == '\0')
 		j->p++;
-}
-
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if none. */
-static size_t
-json_reader_utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned int cp;
-	size_t len, i;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
 }
 
 static int
@@ -158,7 +131,7 @@ json_reader_unescape(struct json_reader *j, const unsigned char *end,
 		if (c < 0x20)
 			goto bad;
 		if (c >= 0x80) {
-			k = json_reader_utf8_seq(s, (size_t)(end - s));
+			k = utf8_seq(s, (size_t)(end - s));
 			if (k == 0)
 				goto bad;
 			memcpy(d, s, k);
@@ -252,7 +225,7 @@ json_reader_string(struct json_reader *j, const char **s, size_t *len,
 			j->p = q + 1;
 			return 0;
 		}
-		if ((k = json_reader_utf8_seq(q, (size_t)(j->end - q))) == 0)
+		if ((k = utf8_seq(q, (size_t)(j->end - q))) == 0)
 			break;
 		q += k;
 	}

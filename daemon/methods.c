@@ -35,6 +35,7 @@
 #include "log.h"
 #define METHODS_INTERNAL
 #include "methods.h"
+#include "utf8.h"
 #include "output.h"
 #include "process.h"
 #include "rpc.h"
@@ -86,36 +87,6 @@ static const struct methods_entry methods_table[] = {
 /* ---------------------------------------------------------------- */
 /* UTF-8 and replies. */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if none. */
-size_t
-methods_utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned int cp;
-	size_t len, i;
-
-	if (s[0] < 0x80)
-		return s[0] == 0 ? 0 : 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* How many trailing bytes of s could start a sequence cut short. */
 size_t
 methods_utf8_cut(const unsigned char *s, size_t n)
@@ -152,7 +123,7 @@ methods_string_from_bytes(const char *data, size_t len)
 	if (len > (SIZE_MAX - 1) / 3 || (buf = malloc(len * 3 + 1)) == NULL)
 		return NULL;
 	for (i = 0, o = 0; i < len;) {
-		n = methods_utf8_seq(s + i, len - i);
+		n = utf8_seq(s + i, len - i);
 		if (n == 0) {
 			memcpy(buf + o, "\xef\xbf\xbd", 3);
 			o += 3;

@@ -93,8 +93,6 @@ struct process;
  * METHODS_DEFERRED when it answers later by itself. */
 #define METHODS_DEFERRED	  1
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if none. */
-size_t	methods_utf8_seq(const unsigned char *s, size_t n);
 /* How many trailing bytes of s could start a sequence cut short. */
 size_t	methods_utf8_cut(const unsigned char *s, size_t n);
 /* Send an error answer for id (nothing for a notification). */

@@ -28,6 +28,7 @@
 #include "log.h"
 #define METHODS_INTERNAL
 #include "methods.h"
+#include "utf8.h"
 #include "output.h"
 #include "process.h"
 #include "rpc.h"
@@ -143,7 +144,7 @@ methods_out_str(struct methods_out *o, const char *s, size_t n)
 			continue;
 		}
 		if (c >= 0x80 || c == 0) {
-			k = methods_utf8_seq(u + i, n - i);
+			k = utf8_seq(u + i, n - i);
 			if (k == 0) {
 				memcpy(d, "\xef\xbf\xbd", 3);
 				d += 3;
