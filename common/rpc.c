@@ -1,6 +1,7 @@
 /* JSON-RPC 2.0 envelopes and newline framing for superd and superctl. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,25 +169,53 @@ rpc_request_new(json_int_t id, const char *method, json_t *params)
 	return msg;
 }
 
+/* A malloc'd buffer json_dump_callback() appends to. */
+struct rpc_dump_buf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+
+static int
+rpc_dump_append(const char *data, size_t size, void *arg)
+{
+	struct rpc_dump_buf *b = arg;
+	size_t cap;
+	char *p;
+
+	if (size + 2 > b->cap - b->len) {
+		cap = b->cap ? b->cap : 256;
+		while (size + 2 > cap - b->len) {
+			if (cap > SIZE_MAX / 2)
+				return -1;
+			cap *= 2;
+		}
+		if ((p = realloc(b->p, cap)) == NULL)
+			return -1;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, size);
+	b->len += size;
+	return 0;
+}
+
+/* Built in our own malloc'd buffer, not json_dumps()'s, so that the
+ * caller frees it with free() whatever allocator jansson was given. */
 char *
 rpc_dump_line(const json_t *msg, size_t *len)
 {
-	char *text, *line;
-	size_t n;
+	struct rpc_dump_buf b = { NULL, 0, 0 };
 
-	text = json_dumps(msg, JSON_COMPACT);
-	if (text == NULL)
-		return NULL;
-	n = strlen(text);
-	line = realloc(text, n + 2);
-	if (line == NULL) {
-		free(text);
+	if (json_dump_callback(msg, rpc_dump_append, &b, JSON_COMPACT) != 0 ||
+	    b.p == NULL) {
+		free(b.p);
 		return NULL;
 	}
-	line[n] = '\n';
-	line[n + 1] = '\0';
-	*len = n + 1;
-	return line;
+	b.p[b.len] = '\n';
+	b.p[b.len + 1] = '\0';
+	*len = b.len + 1;
+	return b.p;
 }
 
 const char *

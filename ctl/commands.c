@@ -127,15 +127,9 @@ commands_printf(struct commands_ctx *ctx, const char *fmt, ...)
 static void
 commands_print_json(json_t *v, bool compact)
 {
-	char *s;
-
-	s = json_dumps(v, JSON_ENCODE_ANY | (compact ? JSON_COMPACT :
-	    JSON_INDENT(2)));
-	if (s != NULL) {
-		fputs(s, stdout);
+	if (json_dumpf(v, stdout, JSON_ENCODE_ANY | (compact ? JSON_COMPACT :
+	    JSON_INDENT(2))) == 0)
 		fputc('\n', stdout);
-		free(s);
-	}
 }
 
 static int
