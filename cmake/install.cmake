@@ -340,7 +340,7 @@ else()
 		"libc6, libevent-2.1-7, libinih1, libjansson4")
 endif()
 # The example web app in conf.d/web.ini runs under gunicorn with Flask.
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "gunicorn, python3-flask, logrotate")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libedit2, gunicorn, python3-flask, logrotate")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
 	"${_superd_deb}/conffiles"
 	"${_superd_deb}/postinst"

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -22,9 +23,6 @@
 
 #include <jansson.h>
 
-#ifdef HAVE_LIBEDIT
-#include <editline/readline.h>
-#endif
 
 #include "client.h"
 #include "commands.h"
@@ -298,7 +296,29 @@ ctl_find_socket(const char *opt_socket, const char *opt_config)
 	return sock != NULL ? sock : strdup(CONFIG_DEFAULT_SOCKET);
 }
 
-/* Read one command line: libedit on a terminal when built with it. */
+/*
+ * libedit gives the prompt line editing and history when Debian's
+ * libedit2 is installed. It is loaded only here: linked in, it and the
+ * terminal libraries it pulls cost every one-shot command about a
+ * millisecond of dynamic linking.
+ */
+static char *(*ctl_readline)(const char *);
+static int (*ctl_add_history)(const char *);
+
+static void
+ctl_load_libedit(void)
+{
+	void *h = dlopen("libedit.so.2", RTLD_NOW | RTLD_LOCAL);
+
+	if (h == NULL)
+		return;
+	*(void **)&ctl_readline = dlsym(h, "readline");
+	*(void **)&ctl_add_history = dlsym(h, "add_history");
+	if (ctl_readline == NULL || ctl_add_history == NULL)
+		ctl_readline = NULL;
+}
+
+/* Read one command line: libedit on a terminal when it is there. */
 static char *
 ctl_read_line(bool tty)
 {
@@ -306,10 +326,8 @@ ctl_read_line(bool tty)
 	size_t cap = 0;
 	ssize_t n;
 
-#ifdef HAVE_LIBEDIT
-	if (tty)
-		return readline(CTL_PROMPT);
-#endif
+	if (tty && ctl_readline != NULL)
+		return ctl_readline(CTL_PROMPT);
 	if (tty) {
 		fputs(CTL_PROMPT, stdout);
 		fflush(stdout);
@@ -338,8 +356,10 @@ ctl_shell(struct commands_ctx *ctx)
 	char **words, err[256], *line, *s;
 
 	ctx->interactive = true;
-	if (tty)
+	if (tty) {
+		ctl_load_libedit();
 		commands_run(ctx, 1, status);
+	}
 	while (!ctx->quit) {
 		client_interrupted = 0;
 		line = ctl_read_line(tty);
@@ -359,10 +379,8 @@ ctl_shell(struct commands_ctx *ctx)
 			free(line);
 			continue;
 		}
-#ifdef HAVE_LIBEDIT
-		if (tty)
-			add_history(s);
-#endif
+		if (tty && ctl_readline != NULL)
+			ctl_add_history(s);
 		if (values_split_command(s, &words, err, sizeof(err)) == -1)
 			fprintf(stderr, "superctl: %s\n", err);
 		else {

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libevent-dev libinih-dev
-	libjansson-dev libcmocka-dev libedit-dev python3 socat strace
+	libjansson-dev libcmocka-dev libedit2 python3 socat strace
 	util-linux procps mandoc supervisor gunicorn python3-flask curl wrk
 	clang dpkg-dev file lintian systemd)
 missing=()

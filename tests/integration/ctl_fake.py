@@ -87,7 +87,8 @@ class FakeDaemon:
         self.sock.bind(self.path)
         self.sock.listen(64)
         self.stopped = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.accepter = threading.Thread(target=self._accept, daemon=True)
+        self.accepter.start()
 
     def on(self, method, result=None, error=None, fn=None, **kw):
         if fn is not None:
@@ -108,6 +109,15 @@ class FakeDaemon:
 
     def close(self):
         self.stopped = True
+        # shutdown() wakes the thread blocked in accept(); a bare close()
+        # would leave it blocked on the fd number, which the next test's
+        # listening socket then reuses: that test's connections were
+        # served by this fake's handlers.
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.accepter.join(5)
         self.sock.close()
         for c in self.conns:
             try:
