@@ -139,25 +139,17 @@ methods_string_from_bytes(const char *data, size_t len)
 	return str;
 }
 
-/* {"jsonrpc":"2.0","id":ID,"error":{code,message}}: new; id borrowed. */
+/* {"jsonrpc":"2.0","id":ID,"error":{code,message}}: new; id borrowed.
+ * Unlike rpc_error_new(), a message holding bytes that are not UTF-8
+ * (a program name, a spawn error) keeps its text, with U+FFFD for them. */
 static json_t *
 methods_error_new(json_t *id, int code, const char *message)
 {
-	json_t *msg, *err;
+	json_t *msg = rpc_error_new(id, code, "%s", rpc_code_name(code));
 
-	msg = json_object();
-	err = json_object();
-	if (msg == NULL || err == NULL) {
-		json_decref(msg);
-		json_decref(err);
-		return NULL;
-	}
-	json_object_set_new(err, "code", json_integer(code));
-	json_object_set_new(err, "message", methods_string_from_bytes(
-	    message, strlen(message)));
-	json_object_set_new(msg, "jsonrpc", json_string("2.0"));
-	json_object_set(msg, "id", id != NULL ? id : json_null());
-	json_object_set_new(msg, "error", err);
+	if (msg != NULL)
+		json_object_set_new(json_object_get(msg, "error"), "message",
+		    methods_string_from_bytes(message, strlen(message)));
 	return msg;
 }
 
