@@ -106,11 +106,16 @@ def test_start_spawn_error_exit7(sb):
 
 def test_signal(sb):
     out = sb.path("got_usr1")
-    sb.script("trap.sh", "trap 'echo usr1 > %s' USR1\nwhile :; do sleep 0.1; done\n" % out)
+    ready = sb.path("ready")
+    # The script says when its trap is set: RUNNING (startsecs=0) only
+    # means exec succeeded.
+    sb.script("trap.sh", "trap 'echo usr1 > %s' USR1\ntouch %s\nwhile :; do sleep 0.1; done\n"
+              % (out, ready))
     sb.config(program("web", "/bin/sh %s" % sb.path("trap.sh")),
               program("manual", "/bin/sleep 1000", autostart="false"))
     sb.start()
     sb.wait_running("web")
+    wait_until(lambda: os.path.exists(ready), 5, "the trap to be set")
     r = sb.ctl("signal", "USR1", "web")
     check(r.returncode == 0 and r.stdout == "web: signalled\n", "signal: %s %r" % (r.returncode, r.stdout))
     wait_until(lambda: os.path.exists(out), 5, "USR1 to reach the program")

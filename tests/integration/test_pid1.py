@@ -107,17 +107,21 @@ exec sleep 1000
 def test_term_stops_in_reverse_priority_and_exits_0(sb):
     require_unshare()
     order = sb.path("order")
+    ready = sb.path("ready")
     sections = []
     for name, prio in (("first", 10), ("second", 20), ("third", 30)):
+        # Each says when its trap is set: RUNNING (startsecs=0) only
+        # means exec succeeded, not that the shell got that far.
         script = sb.script("%s.sh" % name, """
 trap 'echo "%s $(date +%%s%%N)" >> %s; exit 0' TERM
-echo up
+echo up >> %s
 while :; do sleep 0.05; done
-""" % (name, order))
+""" % (name, order, ready))
         sections.append(harness.program(name, script, priority=prio, stopwaitsecs=3))
     sb.config(*sections)
     proc, superd = start_pid1(sb)
     sb.wait_running("first", "second", "third")
+    wait_until(lambda: harness.read_text(ready).count("up") == 3, 5, "the traps to be set")
     started = time.monotonic()
     os.kill(superd, signal.SIGTERM)
     try:
