@@ -847,20 +847,25 @@ methods_item_new(const char *name, int code, const char *message)
 	return item;
 }
 
-int
-method_process_signal(struct methods_call *call, json_t **result)
+/* An immediate action on one process: 0 or an rpc_code, with the
+ * error's message written into msg. */
+typedef int (*methods_act_fn)(struct process *, void *arg, char *msg,
+    size_t len);
+
+/* Resolve params.names and apply act to each process, in registry
+ * order: the result has one {name, ok, error?} item per process. */
+static int
+methods_apply(struct methods_call *call, methods_act_fn act, void *arg,
+    json_t **result)
 {
-	static const char *const keys[] = { "names", "signal", NULL };
 	struct process **procs = NULL;
 	const char **names = NULL;
 	size_t i, n, nnames;
 	char msg[300];
 	json_t *list;
-	int sig = 0, rc;
+	int rc;
 
-	if (methods_check_keys(call, keys) == -1 ||
-	    methods_get_signal(call, &sig) == -1 ||
-	    methods_get_names(call, "names", true, &names, &nnames) == -1)
+	if (methods_get_names(call, "names", true, &names, &nnames) == -1)
 		return -1;
 	rc = methods_match(call, names, nnames, &procs, &n);
 	free(names);
@@ -871,9 +876,8 @@ method_process_signal(struct methods_call *call, json_t **result)
 		return methods_fail(call, RPC_INTERNAL_ERROR, "out of memory");
 	}
 	for (i = 0; i < n; i++) {
-		rc = process_signal(procs[i], sig);
-		snprintf(msg, sizeof(msg), "%s: %s", procs[i]->fullname,
-		    rc == 0 ? "" : rpc_code_name(rc));
+		msg[0] = '\0';
+		rc = act(procs[i], arg, msg, sizeof(msg));
 		json_array_append_new(list, methods_item_new(
 		    procs[i]->fullname, rc, msg));
 	}
@@ -882,42 +886,47 @@ method_process_signal(struct methods_call *call, json_t **result)
 	return 0;
 }
 
+static int
+methods_act_signal(struct process *p, void *arg, char *msg, size_t len)
+{
+	int rc = process_signal(p, *(int *)arg);
+
+	if (rc != 0)
+		snprintf(msg, len, "%s: %s", p->fullname, rpc_code_name(rc));
+	return rc;
+}
+
+int
+method_process_signal(struct methods_call *call, json_t **result)
+{
+	static const char *const keys[] = { "names", "signal", NULL };
+	int sig = 0;
+
+	if (methods_check_keys(call, keys) == -1 ||
+	    methods_get_signal(call, &sig) == -1)
+		return -1;
+	return methods_apply(call, methods_act_signal, &sig, result);
+}
+
+static int
+methods_act_clear_log(struct process *p, void *arg, char *msg, size_t len)
+{
+	(void)arg;
+	if (p->output != NULL && output_clear(p->output) == 0)
+		return 0;
+	snprintf(msg, len, "%s: cannot clear the logs: %s", p->fullname,
+	    strerror(errno));
+	return RPC_INTERNAL_ERROR;
+}
+
 int
 method_process_clear_log(struct methods_call *call, json_t **result)
 {
 	static const char *const keys[] = { "names", NULL };
-	struct process **procs = NULL;
-	const char **names = NULL;
-	size_t i, n, nnames;
-	char msg[300];
-	json_t *list;
-	int rc;
 
-	if (methods_check_keys(call, keys) == -1 ||
-	    methods_get_names(call, "names", true, &names, &nnames) == -1)
+	if (methods_check_keys(call, keys) == -1)
 		return -1;
-	rc = methods_match(call, names, nnames, &procs, &n);
-	free(names);
-	if (rc == -1)
-		return -1;
-	if ((list = json_array()) == NULL) {
-		free(procs);
-		return methods_fail(call, RPC_INTERNAL_ERROR, "out of memory");
-	}
-	for (i = 0; i < n; i++) {
-		rc = 0;
-		if (procs[i]->output == NULL ||
-		    output_clear(procs[i]->output) == -1) {
-			rc = RPC_INTERNAL_ERROR;
-			snprintf(msg, sizeof(msg), "%s: cannot clear the "
-			    "logs: %s", procs[i]->fullname, strerror(errno));
-		}
-		json_array_append_new(list, methods_item_new(
-		    procs[i]->fullname, rc, msg));
-	}
-	free(procs);
-	*result = list;
-	return 0;
+	return methods_apply(call, methods_act_clear_log, NULL, result);
 }
 
 /* ---------------------------------------------------------------- */
