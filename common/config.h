@@ -69,6 +69,58 @@ struct log_conf {
 	uint64_t maxbytes;	/* 0: never rotate */
 	int	 backups;
 	bool	 timestamps;	/* superd extension: RFC 3339 prefix */
+	bool	 events_enabled;	/* *_events_enabled: PROCESS_LOG_* */
+};
+
+/* A held listening socket (SPEC section 8), as `socket=` says. */
+enum sock_kind {
+	SOCK_NONE = 0,
+	SOCK_TCP,		/* tcp://HOST:PORT */
+	SOCK_UNIX		/* unix:///PATH */
+};
+
+struct sock_conf {
+	enum sock_kind kind;
+	char	*spec;		/* the value as written (expanded): the key
+				 * sockets are matched by across updates */
+	char	*host;		/* SOCK_TCP: "127.0.0.1", "::1", "*" */
+	int	 port;		/* SOCK_TCP: 1..65535 */
+	char	*path;		/* SOCK_UNIX: absolute, fits sun_path */
+	int	 backlog;	/* socket_backlog [SOMAXCONN] */
+	char	*owner;		/* socket_owner "user[:group]", unix only */
+	uid_t	 uid;		/* resolved owner, (uid_t)-1: none */
+	gid_t	 gid;		/* (gid_t)-1: none */
+	int	 mode;		/* socket_mode [0700], unix only */
+};
+
+/* A readiness or health check (SPEC section 9). */
+enum probe_kind {
+	PROBE_NONE = 0,
+	PROBE_TCP,		/* tcp://HOST:PORT: a connect succeeds */
+	PROBE_HTTP,		/* http://HOST:PORT/PATH: 2xx or 3xx */
+	PROBE_NOTIFY,		/* notify: READY=1 on $NOTIFY_SOCKET */
+	PROBE_EXEC		/* exec:COMMAND: exits 0 */
+};
+
+struct probe_conf {
+	enum probe_kind kind;
+	char	*spec;		/* as written, for messages */
+	char	*host;		/* TCP, HTTP */
+	int	 port;		/* TCP, HTTP */
+	char	*path;		/* HTTP: "/" when none given */
+	char   **argv;		/* EXEC: split like command=, NULL-ended */
+};
+
+enum backoff_kind {
+	BACKOFF_LINEAR = 0,	/* supervisord: 1, 2, 3 s ... */
+	BACKOFF_EXPONENTIAL	/* 1, 2, 4 s ... up to backoff_max, jitter */
+};
+
+/* What a group's processes are. */
+enum group_kind {
+	GROUP_PROGRAM = 0,	/* [program:x] and [group:x] */
+	GROUP_FCGI,		/* [fcgi-program:x]: socket as fd 0 */
+	GROUP_EVENTLISTENER	/* [eventlistener:x] */
 };
 
 /* One process, fully expanded. */
@@ -104,10 +156,34 @@ struct proc_conf {
 	char	*description;	/* free text, may be NULL */
 	char	*file;		/* where its [program:x] header is */
 	int	 line;
+	gid_t	*groups;	/* user='s supplementary groups, resolved at
+				 * load so a spawn never calls NSS */
+	size_t	 ngroups;
+	/* ---- superd extensions (SPEC part two) ---- */
+	int	 oom_score_adj;	/* [0]: written in the child before exec */
+	bool	 fcgi;		/* [fcgi-program:x]: socket is fd 0 */
+	struct sock_conf socket;	/* kind SOCK_NONE: no held socket */
+	int	 reload_signal;	/* 0: reload is a rolling restart */
+	struct probe_conf ready;	/* PROBE_NONE: startsecs alive */
+	int	 ready_timeout;	/* seconds [60] */
+	struct probe_conf health;	/* PROBE_NONE: no liveness check */
+	int	 health_interval;	/* seconds [10], >= 1 */
+	int	 health_timeout;	/* seconds [5], >= 1 */
+	int	 health_retries;	/* [3], >= 1 */
+	char   **depends_on;	/* program names, NULL-terminated, or NULL */
+	int	 depends_on_line;	/* where depends_on= is, for messages */
+	enum backoff_kind backoff;
+	int	 backoff_max;	/* seconds [60], >= 1 */
+	int	 backoff_reset;	/* seconds [60] */
+	/* [eventlistener:x] only */
+	bool	 listener;	/* this process speaks the listener protocol */
+	char   **events;	/* event type names, NULL-terminated */
+	int	 buffer_size;	/* [10]: events queued per pool */
 };
 
 struct group_conf {
 	char	*name;
+	enum group_kind kind;
 	int	 priority;
 	struct proc_conf **procs;	/* owned, in numprocs order */
 	size_t	 nprocs;
@@ -133,6 +209,16 @@ struct config {
 	int	 socket_mode;
 	char	*socket_owner;	/* "user[:group]" or NULL */
 	char	*readonly_group;	/* NULL: none */
+	char	*username;	/* [unix_http_server] basic auth for HTTP on
+				 * the socket; NULL: peer credentials only */
+	char	*password;	/* clear text or "{SHA}hex" */
+	/* [inet_http_server] (SPEC section 11); inet_port 0: none */
+	char	*inet_host;	/* "127.0.0.1", "*" for every address */
+	int	 inet_port;
+	char	*inet_username;
+	char	*inet_password;	/* clear text or "{SHA}hex" */
+	/* superd extension: operator actions kept across restarts */
+	char	*state_file;	/* NULL: off */
 	/* [superctl] / [supervisorctl] */
 	char	*ctl_socket;	/* NULL: use `socket` */
 	/* programs, groups sorted by (priority, name) */
@@ -173,6 +259,11 @@ struct config_diff {
 	size_t	 nremoved;
 };
 
+/* Program names (the [program:x] names) in an order where every program
+ * comes after the programs it depends on, ties by (priority, name): a
+ * new malloc'd array of borrowed strings, *n entries. The graph was
+ * checked at load, so there is no cycle. NULL on allocation failure. */
+const char **config_start_order(const struct config *, size_t *n);
 /* What differs between two snapshots, by group; old may be NULL. */
 void	config_diff(const struct config *old, const struct config *new_,
 	    struct config_diff *out);
