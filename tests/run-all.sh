@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake pkg-config libevent-dev libinih-dev
 	libjansson-dev libcmocka-dev libedit2 python3 socat strace
 	util-linux procps mandoc supervisor gunicorn python3-flask curl wrk
-	clang dpkg-dev file lintian systemd)
+	clang dpkg-dev file lintian systemd libexpat1-dev libhttp-parser-dev
+	prometheus openssh-server openssh-client)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
