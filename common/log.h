@@ -3,6 +3,7 @@
 #define SUPERD_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum log_level {
 	LOG_LEVEL_ERROR = 0,
@@ -32,5 +33,25 @@ void fatal(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
+
+/*
+ * The daemon's own log kept in memory (the last LOG_RING_SIZE bytes of
+ * formatted lines, as written to the file/stderr), for `superctl
+ * maintail` and supervisord's /mainlogtail and readLog. Off until
+ * log_ring_enable() (superctl never keeps one).
+ */
+#define LOG_RING_SIZE	(64 * 1024)
+void	log_ring_enable(void);
+/* The last `bytes` (at most the ring): new malloc'd *data, *len bytes,
+ * and the total bytes logged so far as *offset. 0 or -1. */
+int	log_ring_tail(size_t bytes, char **data, size_t *len,
+	    unsigned long long *offset);
+/* Every whole line logged from now on goes to cb (from inside the log
+ * call: the callback must not log). NULL on allocation failure. */
+struct log_follower;
+typedef void (*log_follow_cb)(const char *line, size_t len, void *arg);
+struct log_follower *log_follow(log_follow_cb, void *arg);
+/* NULL is a no-op; safe from inside the callback. */
+void	log_unfollow(struct log_follower *);
 
 #endif

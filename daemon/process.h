@@ -51,6 +51,22 @@ struct process {
 	void	*internal;	/* process.c's own bookkeeping */
 };
 
+/*
+ * What a process needs from above, owned by the supervisor and passed
+ * down, so that process.c never includes supervisor.h (arrows point
+ * down). Every member may be NULL/0 in unit tests.
+ */
+struct process_ctx {
+	struct event_base *base;
+	char *const *global_env;	/* [superd] environment, may be NULL */
+	const char *server_url;	/* "unix:///run/superd/superd.sock" */
+	const char *runtime_dir;	/* where per-process NOTIFY_SOCKETs go */
+	bool	 shutting_down;	/* set by the supervisor: no new starts */
+	/* The held listening fd for a socket= (SPEC 8), -1 when none. */
+	int	(*socket_fd)(void *arg, const struct sock_conf *);
+	void	*socket_arg;
+};
+
 /* A new STOPPED process for `conf`; NULL on allocation failure. */
 struct process *process_new(struct event_base *, struct supervisor *,
 	    const struct proc_conf *);
