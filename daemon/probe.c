@@ -595,7 +595,7 @@ probe_notify_new(struct event_base *base, const char *dir,
 	struct probe_notify *pn;
 	struct stat st;
 	char name[64];
-	size_t i;
+	size_t i, n;
 	int e;
 
 	for (i = 0; fullname[i] != '\0' && i < sizeof(name) - 1; i++) {
@@ -608,11 +608,22 @@ probe_notify_new(struct event_base *base, const char *dir,
 	name[i] = '\0';
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path),
-	    "%s/notify-%s-%ld-%lu.sock", dir, name, (long)getpid(),
-	    ++probe_notify_seq) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
-		return NULL;
+	probe_notify_seq++;
+	/* A long name is shortened to fit sun_path: the pid and the
+	 * sequence number keep the path unique. */
+	for (;;) {
+		n = (size_t)snprintf(sun.sun_path, sizeof(sun.sun_path),
+		    "%s/notify-%s-%ld-%lu.sock", dir, name, (long)getpid(),
+		    probe_notify_seq);
+		if (n < sizeof(sun.sun_path))
+			break;
+		i = strlen(name);
+		if (i == 0) {
+			errno = ENAMETOOLONG;
+			return NULL;
+		}
+		name[i - (n - sizeof(sun.sun_path) + 1 < i ?
+		    n - sizeof(sun.sun_path) + 1 : i)] = '\0';
 	}
 	if ((pn = calloc(1, sizeof(*pn))) == NULL)
 		return NULL;

@@ -453,6 +453,15 @@ test_probe_notify(void **state)
 	probe_notify_free(pn);
 	assert_int_equal(lstat(path, &st), -1);
 	probe_notify_free(NULL);
+
+	/* A long name is shortened to fit sun_path. */
+	pn = probe_notify_new(base, dir, "a_very_long_group_name_that_goes_on:"
+	    "and_a_process_name_that_is_just_as_long_00",
+	    test_probe_on_ready, &n);
+	assert_non_null(pn);
+	assert_true(strlen(probe_notify_path(pn)) < sizeof(
+	    ((struct sockaddr_un *)NULL)->sun_path));
+	probe_notify_free(pn);
 	rmdir(dir);
 	free(dir);
 	event_base_free(base);
