@@ -427,6 +427,18 @@ test_probe_cancel(void **state)
 	assert_false(test_probe_loop(base, &b.calls, 1, 0.6));
 	assert_int_equal(b.calls, 0);
 
+	/* Both results ready in the same loop turn: the first one's
+	 * callback cancels the second, which then never reports. */
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	pc = test_probe_start(base, &refused, 2000, &a);
+	pb = test_probe_start(base, &refused, 2000, &b);
+	a.cancel = pb;		/* whichever reports first cancels the */
+	b.cancel = pc;		/* other */
+	test_probe_reaped_ours = 0;
+	assert_false(test_probe_loop(base, &test_probe_reaped_ours, 1, 0.3));
+	assert_int_equal(a.calls + b.calls, 1);
+
 	/* Cancel right after run, before the immediate result. */
 	pc = test_probe_start(base, &refused, 2000, &c);
 	probe_cancel(pc);
