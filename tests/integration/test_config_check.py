@@ -112,7 +112,9 @@ class ConfigCheck(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("%s:7: warning: " % path, r.stderr)
         self.assertIn("did you mean 'autorestart'", r.stderr)
-        self.assertIn("%s:3: warning: " % path, r.stderr)
+        # nodaemon and a well-formed [inet_http_server] are silent
+        self.assertNotIn("%s:2: warning: " % path, r.stderr)
+        self.assertNotIn("%s:3: warning: " % path, r.stderr)
         r = check(path, "--strict")
         self.assertEqual(r.returncode, 1)
         self.assertIn("%s:7: " % path, r.stderr)
