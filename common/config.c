@@ -753,7 +753,11 @@ config_include_section(struct config_parser *p, struct config_section *s)
 				config_read(p, g.gl_pathv[i], s->file,
 				    kv->line);
 		else if (rc == GLOB_NOMATCH && strpbrk(pat, "*?[") == NULL)
-			config_read(p, pat, s->file, kv->line);
+			/* As supervisord, which logs this and carries on;
+			 * a file that is there but unreadable stays an
+			 * error (glob matched it). */
+			config_diag(p, s->file, kv->line, true, "No file "
+			    "matches via include %s", pat);
 		else if (rc != GLOB_NOMATCH)
 			config_diag(p, s->file, kv->line, false, "include "
 			    "%s: cannot read its directory", pat);
@@ -805,6 +809,52 @@ config_read_enter(struct config_parser *p, const char *path,
 	return real;
 }
 
+/*
+ * A root superd runs every command= as root (or as the user= it names):
+ * a config file someone else could write is a way to root, as sshd's
+ * StrictModes and sudo's checks of sudoers know. So, when superd runs as
+ * root, each file (`real`: symlinks followed; `st`: as opened) must
+ * belong to root or to superd's own user and be writable by its owner
+ * only, and its directory must not be writable by group or others unless
+ * sticky (/tmp). superctl and the fuzzer (CONFIG_NO_USERS) run nothing
+ * and skip this. True when the file is refused.
+ */
+static bool
+config_read_unsafe(struct config_parser *p, const char *real,
+    const struct stat *st, const char *at, int line)
+{
+	struct stat dst;
+	char *dir, *slash;
+	bool bad = false;
+
+	if (geteuid() != 0 || (p->flags & CONFIG_NO_USERS))
+		return false;
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		config_diag(p, at, line, false, "refusing %s: owned by uid %u, "
+		    "not root, while superd runs as root (chown root %s)",
+		    real, (unsigned)st->st_uid, real);
+		bad = true;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		config_diag(p, at, line, false, "refusing %s: writable by "
+		    "group or others while superd runs as root (chmod go-w "
+		    "%s)", real, real);
+		bad = true;
+	}
+	dir = xstrdup(real);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if (stat(dir, &dst) == 0 && (dst.st_mode & (S_IWGRP | S_IWOTH)) &&
+	    !(dst.st_mode & S_ISVTX)) {
+		config_diag(p, at, line, false, "refusing %s: its directory "
+		    "%s is writable by group or others while superd runs as "
+		    "root (chmod go-w %s)", real, dir, dir);
+		bad = true;
+	}
+	free(dir);
+	return bad;
+}
+
 /* Read one file and what it includes. `from`: the including file. */
 static void
 config_read(struct config_parser *p, const char *path, const char *from,
@@ -812,17 +862,26 @@ config_read(struct config_parser *p, const char *path, const char *from,
 {
 	struct config_lexing l;
 	struct config_file *f;
+	struct stat st;
 	char *real, *buf;
 	size_t first, i;
 	int toobig;
 
 	if ((real = config_read_enter(p, path, from, from_line)) == NULL)
 		return;
-	if ((buf = config_lex_read_file(path, &toobig)) == NULL || toobig) {
+	if ((buf = config_lex_read_file(path, &toobig, &st)) == NULL ||
+	    toobig) {
 		config_diag(p, from != NULL ? from : path, from_line, false,
 		    "cannot read %s%s: %s", from != NULL ? "include " : "",
-		    path, buf == NULL ? strerror(errno) : toobig == 1 ?
-		    "larger than 4 MiB" : "contains a NUL byte");
+		    path, toobig == 3 ? "not a regular file" : buf == NULL ?
+		    strerror(errno) : toobig == 1 ? "larger than 4 MiB" :
+		    "contains a NUL byte");
+		free(buf);
+		free(real);
+		return;
+	}
+	if (config_read_unsafe(p, real, &st, from != NULL ? from : path,
+	    from_line)) {
 		free(buf);
 		free(real);
 		return;
@@ -2185,12 +2244,61 @@ config_parser_free(struct config_parser *p)
 	free(p->files);
 }
 
+/* Where a message sorts: its file in reading order, then its line. */
+struct config_diag_key {
+	size_t	 file;
+	int	 line;
+	size_t	 seq;
+	struct diag g;
+};
+
+static int
+config_diag_cmp(const void *a, const void *b)
+{
+	const struct config_diag_key *x = a, *y = b;
+
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Messages of this load (from `first` on) in file and line order, as a
+ * reader goes through the files; the passes found them in another. */
+static void
+config_sort_diags(struct config_parser *p, size_t first)
+{
+	struct config_diag_key *k;
+	size_t i, j, n = p->d->n - first;
+
+	if (n < 2)
+		return;
+	k = xreallocarray(NULL, n, sizeof(*k));
+	for (i = 0; i < n; i++) {
+		k[i].g = p->d->v[first + i];
+		k[i].line = k[i].g.line;
+		k[i].seq = i;
+		k[i].file = 0;	/* no file, or the unreadable main one */
+		for (j = 0; k[i].g.file != NULL && j < p->nfiles; j++) {
+			if (strcmp(p->files[j]->path, k[i].g.file) == 0) {
+				k[i].file = j + 1;
+				break;
+			}
+		}
+	}
+	qsort(k, n, sizeof(*k), config_diag_cmp);
+	for (i = 0; i < n; i++)
+		p->d->v[first + i] = k[i].g;
+	free(k);
+}
+
 struct config *
 config_load(const char *path, int flags, struct diags *d)
 {
 	struct config_parser p;
 	struct config *cfg;
-	size_t before = diags_errors(d);
+	size_t before = diags_errors(d), first = d->n;
 
 	memset(&p, 0, sizeof(p));
 	p.flags = flags;
@@ -2200,6 +2308,7 @@ config_load(const char *path, int flags, struct diags *d)
 	config_read(&p, path, NULL, 0);
 	cfg = config_new_defaults(path);
 	config_build(&p, cfg);
+	config_sort_diags(&p, first);
 	config_parser_free(&p);
 	if (diags_errors(d) > before) {
 		config_free(cfg);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -506,6 +507,7 @@ static void
 test_includes(void **state)
 {
 	struct config *cfg;
+	struct diags d;
 	char want[PATH_MAX + 32];
 
 	(void)state;
@@ -532,10 +534,50 @@ test_includes(void **state)
 	put("loop/y.ini", "\n[include]\nfiles=x.ini\n");
 	load_err("[include]\nfiles=loop/x.ini\n", 3, "include loop");
 	load_err("[include]\nfiles=main.conf\n", 2, "include loop");
-	/* unreadable: a missing literal file, a directory */
-	load_err("[program:m]\ncommand=m\n[include]\nfiles=missing.ini\n", 4,
-	    "cannot read include");
+	/* a missing literal file warns, as supervisord (issue 9 defect 5);
+	 * a directory cannot be read */
+	cfg = load_flags("[program:m]\ncommand=m\n[include]\n"
+	    "files=missing.ini\n", CONFIG_NO_USERS, &d);
+	assert_non_null(cfg);
+	expect(&d, 4, true, "No file matches via include");
+	assert_int_equal(diags_errors(&d), 0);
+	config_free(cfg);
+	diags_free(&d);
 	load_err("[include]\nfiles=conf.d\n", 2, "cannot read include");
+}
+
+/* Issue 9 defect 2: a FIFO or a device as a config file is refused at
+ * once instead of blocking in open() until a writer comes. */
+static void
+test_fifo_refused(void **state)
+{
+	char fifo[PATH_MAX + 32], body[PATH_MAX + 64];
+	struct diags d;
+	struct config *cfg;
+	time_t t0 = time(NULL);
+
+	(void)state;
+	snprintf(fifo, sizeof(fifo), "%s/x.ini", tdir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	load_err("[include]\nfiles=x.ini\n", 2, "cannot read include");
+	cfg = load_flags("[include]\nfiles=*.ini\n", CONFIG_NO_USERS, &d);
+	assert_null(cfg);
+	expect(&d, 2, false, "not a regular file");
+	diags_free(&d);
+	/* -c FIFO */
+	diags_init(&d);
+	assert_null(config_load(fifo, CONFIG_NO_USERS, &d));
+	if (d.n != 1 || strstr(d.v[0].message, "x.ini: not a regular "
+	    "file") == NULL) {
+		dump(&d);
+		fail_msg("-c FIFO: expected one 'not a regular file'");
+	}
+	diags_free(&d);
+	unlink(fifo);
+	/* a device */
+	snprintf(body, sizeof(body), "[include]\nfiles=/dev/zero\n");
+	load_err(body, 2, "not a regular file");
+	assert_true(time(NULL) - t0 < 5);
 }
 
 static void
@@ -614,8 +656,6 @@ test_unknown_warnings(void **state)
 	    "events=TICK_5\n";			/* 20 */
 
 	cfg = load_flags(body, CONFIG_NO_USERS, &d);
-	if (cfg == NULL)
-		dump(&d);
 	assert_null(cfg);	/* [fcgi-program:f] has no command */
 	expect(&d, 1, true, "unknown section [progam:x] (did you mean "
 	    "[program:x]?)");
@@ -1480,6 +1520,120 @@ test_command_error_once(void **state)
 	diags_free(&d);
 }
 
+/* Warnings and errors come out in file and line order, whatever pass
+ * found them. */
+static void
+test_diag_order(void **state)
+{
+	struct diags d;
+	struct config *cfg;
+	size_t i;
+
+	(void)state;
+	put("inc.ini", "[program:i]\ncommand=i\nbogus_i=1\n");
+	cfg = load_flags(
+	    "[program:a]\n"		/* 1 */
+	    "command=a\n"
+	    "frob=1\n"			/* 3 */
+	    "[weird]\n"			/* 4 */
+	    "[supervisord]\n"
+	    "frob2=1\n"			/* 6 */
+	    "[include]\n"
+	    "files=inc.ini\n"
+	    "[wild]\n",			/* 9 */
+	    CONFIG_NO_USERS, &d);
+	assert_non_null(cfg);
+	assert_int_equal(d.n, 5);
+	for (i = 1; i < 4; i++)
+		assert_true(d.v[i - 1].line < d.v[i].line);
+	assert_int_equal(d.v[0].line, 3);
+	assert_int_equal(d.v[3].line, 9);
+	assert_non_null(strstr(d.v[4].file, "inc.ini"));
+	config_free(cfg);
+	diags_free(&d);
+}
+
+/* Issue 9 defect 3: as root, files others could write are refused. */
+static void
+test_root_permissions(void **state)
+{
+	char path[PATH_MAX + 64], sub[PATH_MAX + 32], link[PATH_MAX + 64];
+	struct diags d;
+	struct config *cfg;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	/* the clean case: 0644 files in a 0700 (mkdtemp) or 0755 dir */
+	put("conf.d/ok.ini", "[program:ok]\ncommand=/bin/ok\n");
+	diags_init(&d);
+	cfg = config_load(put("main.conf", "[include]\nfiles=conf.d/*.ini\n"),
+	    0, &d);
+	if (cfg == NULL)
+		dump(&d);
+	assert_non_null(cfg);
+	config_free(cfg);
+	diags_free(&d);
+
+	/* group-writable include */
+	snprintf(path, sizeof(path), "%s/conf.d/ok.ini", tdir);
+	assert_int_equal(chmod(path, 0664), 0);
+	diags_init(&d);
+	assert_null(config_load(put("main.conf", "[include]\n"
+	    "files=conf.d/*.ini\n"), 0, &d));
+	expect(&d, 2, false, "writable by group or others");
+	expect(&d, 2, false, "chmod go-w");
+	diags_free(&d);
+	/* superctl (CONFIG_NO_USERS) runs nothing and does not check */
+	diags_init(&d);
+	cfg = config_load(put("main.conf", "[include]\nfiles=conf.d/*.ini\n"),
+	    CONFIG_NO_USERS, &d);
+	assert_non_null(cfg);
+	config_free(cfg);
+	diags_free(&d);
+	assert_int_equal(chmod(path, 0644), 0);
+
+	/* owned by another user, reached through a symlink */
+	assert_int_equal(chown(path, 65534, 65534), 0);
+	snprintf(link, sizeof(link), "%s/link.ini", tdir);
+	assert_int_equal(symlink(path, link), 0);
+	diags_init(&d);
+	assert_null(config_load(put("main.conf", "[include]\n"
+	    "files=link.ini\n"), 0, &d));
+	expect(&d, 2, false, "owned by uid 65534");
+	diags_free(&d);
+	unlink(link);
+	assert_int_equal(chown(path, 0, 0), 0);
+
+	/* a world-writable directory, not sticky; then sticky */
+	snprintf(sub, sizeof(sub), "%s/conf.d", tdir);
+	assert_int_equal(chmod(sub, 0777), 0);
+	diags_init(&d);
+	assert_null(config_load(put("main.conf", "[include]\n"
+	    "files=conf.d/*.ini\n"), 0, &d));
+	expect(&d, 2, false, "its directory");
+	diags_free(&d);
+	assert_int_equal(chmod(sub, 01777), 0);
+	diags_init(&d);
+	cfg = config_load(put("main.conf", "[include]\nfiles=conf.d/*.ini\n"),
+	    0, &d);
+	assert_non_null(cfg);
+	config_free(cfg);
+	diags_free(&d);
+	assert_int_equal(chmod(sub, 0755), 0);
+
+	/* the main file itself: FILE: message */
+	snprintf(path, sizeof(path), "%s/main.conf", tdir);
+	assert_int_equal(chmod(path, 0666), 0);
+	diags_init(&d);
+	assert_null(config_load(path, 0, &d));
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.v[0].file, path);
+	assert_non_null(strstr(d.v[0].message, "chmod go-w"));
+	diags_free(&d);
+	assert_int_equal(chmod(path, 0644), 0);
+}
+
 int
 main(void)
 {
@@ -1541,6 +1695,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_user_groups, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_command_error_once, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_fifo_refused, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_root_permissions, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_diag_order, setup,
 		    teardown),
 	};
 
