@@ -259,6 +259,8 @@ main(int argc, char *argv[])
 	char *pidfile = NULL;
 
 	log_init(LOG_LEVEL_INFO);
+	/* superctl maintail reads what superd logged (daemon.tail). */
+	log_ring_enable();
 	while ((ch = getopt_long(argc, argv, "c:ndtl:hv", longopts, NULL))
 	    != -1) {
 		switch (ch) {
