@@ -50,5 +50,38 @@ def test_daemon_tail_follow(sb):
     check("STOPPED" in sb.call("daemon.tail")["data"], "log after the follower left")
 
 
+def test_follower_leaves_during_removal(sb):
+    # Defect 1: a follower of a process being removed (STOPPING, no
+    # longer listed) that closes while the program still writes. Under
+    # ASan this was a heap-use-after-free in methods_follow_on_data.
+    talker = sb.script("talker.sh",
+                       "trap 'i=0; while [ $i -lt 30 ]; do echo bye$i; i=$((i+1)); "
+                       "sleep 0.1; done; exit 0' TERM\n"
+                       "echo ready\nwhile :; do echo tick; sleep 0.05; done\n")
+    sb.config(program("talker", talker, stopwaitsecs="10"),
+              program("other", "sleep 1000"))
+    sb.start()
+    sb.wait_running("talker", "other")
+    c = sb.rpc()
+    c.call("process.tail", {"name": "talker", "follow": True, "bytes": 0})
+    c.notification("log.data", timeout=10)
+    sb.config(program("other", "sleep 1000"))
+    res = sb.call("config.update")
+    check(res["removed"] == ["talker"], "update %r" % res)
+    check(all(p["name"] != "talker" for p in sb.processes()), "talker still listed")
+    c.close()
+    # talker keeps writing for 3 s after TERM: superd must live through
+    # it, answering, until talker's exit is logged.
+
+    def talker_stopped():
+        check(sb.daemon.poll() is None, "superd died: %s" % sb.log())
+        sb.call("process.list")
+        tail = sb.call("daemon.tail", {"bytes": 65536})["data"]
+        return [line for line in tail.splitlines()
+                if "talker" in line and "STOPPED" in line]
+    wait_until(talker_stopped, 10, "talker's exit in superd's log", interval=0.1)
+    check(sb.proc("other")["state"] == "RUNNING", "other still running")
+
+
 if __name__ == "__main__":
     harness.main(globals())
