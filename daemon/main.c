@@ -364,6 +364,7 @@ main(int argc, char *argv[])
 	supervisor_autostart(m.sv);
 	notify_send("READY=1");
 	(void)notify_watchdog_start(m.base);
+	(void)notify_status_start(m.base, m.sv);
 	if (ready_fd != -1) {
 		if (write(ready_fd, "1", 1) != 1)
 			log_syserr("cannot tell the parent we are up");

@@ -83,5 +83,67 @@ def test_follower_leaves_during_removal(sb):
     check(sb.proc("other")["state"] == "RUNNING", "other still running")
 
 
+def test_sd_notify_status(sb):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(sb.path("notify.sock"))
+    s.settimeout(5)
+    sb.config(program("up", "sleep 1000"), program("up2", "sleep 1000"),
+              program("bad", "/nonexistent/x", startretries="0"))
+    sb.start(env={"NOTIFY_SOCKET": sb.path("notify.sock")})
+    want = "STATUS=3 programs: 2 running, 1 fatal"
+    seen = []
+
+    def got_status():
+        try:
+            msg = s.recv(4096).decode()
+        except socket.timeout:
+            raise harness.Failure("no %s; saw %r" % (want, seen))
+        seen.append(msg)
+        return want in msg
+    wait_until(got_status, 10, want)
+    # Rate-limited: stopping both gives one line soon after, not a flood.
+    sb.call("process.stop", {"names": ["up", "up2"]})
+    want = "STATUS=3 programs: 2 stopped, 1 fatal"
+    wait_until(got_status, 10, want)
+    statuses = [m for m in seen if m.startswith("STATUS=")]
+    check(len(statuses) <= 8, "too many STATUS= lines %r" % statuses)
+    s.close()
+
+
+def _journal_run(sb, env):
+    # stderr is a file here: JOURNAL_STREAM naming it makes superd write
+    # as to the journal; the harness gives superd a file for stderr.
+    sb.config(program("j", "sleep 1000"),
+              program("bad", "/nonexistent/x", startretries="0"))
+    proc = sb.launch(["-c", sb.conf], env=env)
+    sb.wait_socket(proc)
+    sb.daemon = proc
+    sb.wait_running("j")
+    return proc
+
+
+def test_journald_priorities(sb):
+    err = sb.path("superd-0.err")
+    open(err, "w").close()
+    st = os.stat(err)
+    proc = _journal_run(sb, {"JOURNAL_STREAM": "%d:%d" % (st.st_dev, st.st_ino)})
+    check(proc.err_path == err, "harness stderr path %s" % proc.err_path)
+    wait_until(lambda: "<4>program bad: FATAL" in harness.read_text(err), 10,
+               "FATAL at warning priority")
+    lines = [line for line in harness.read_text(err).splitlines() if line]
+    check(all(line[:3] in ("<3>", "<4>", "<6>", "<7>") for line in lines),
+          "every line prefixed: %r" % lines[:5])
+    check(not any(line[3:4].isdigit() for line in lines), "no own timestamp: %r" % lines[:3])
+    check(any(line.startswith("<6>") and "started" in line for line in lines),
+          "info at priority 6: %r" % lines[:5])
+
+
+def test_journald_not_matching(sb):
+    proc = _journal_run(sb, {"JOURNAL_STREAM": "1:1"})
+    lines = [line for line in harness.read_text(proc.err_path).splitlines() if line]
+    check(lines and all(line[:4].isdigit() for line in lines),
+          "own timestamps when stderr is not the journal: %r" % lines[:3])
+
+
 if __name__ == "__main__":
     harness.main(globals())
