@@ -145,5 +145,40 @@ def test_journald_not_matching(sb):
           "own timestamps when stderr is not the journal: %r" % lines[:3])
 
 
+def test_readonly_group_socket(sb):
+    # Issue 9 #6: with readonly_group the socket gets that group with
+    # group read+write (connecting needs write); the peer-credential role
+    # check still limits members to read-only methods.
+    import grp
+    import stat
+    import test_api_hardening as hard
+    if hard.PYTHON is None or os.geteuid() != 0:
+        harness.skip("needs root and a python3 that nobody may run")
+    users = grp.getgrnam("users").gr_gid
+    os.chmod(sb.dir, 0o711)
+    sb.config(program("web", "/bin/sleep 1000"),
+              control={"socket_mode": "0700", "readonly_group": "users"})
+    sb.start()
+    pid = sb.wait_running("web")["web"]
+    st = os.stat(sb.sock)
+    check(st.st_gid == users, "socket group %d, want users (%d)" % (st.st_gid, users))
+    check(stat.S_IMODE(st.st_mode) & 0o070 == 0o070,
+          "socket mode %04o has no group rw" % stat.S_IMODE(st.st_mode))
+    check(stat.S_IMODE(st.st_mode) & 0o007 == 0, "others gained access")
+    calls = [("process.list", None), ("daemon.tail", {"bytes": 10}),
+             ("process.stop", {"names": ["web"]}), ("daemon.shutdown", None)]
+    replies = hard.run_as(hard.NOBODY, hard.NOGROUP, [users], sb.sock,
+                          hard.requests_for(calls))
+    check(replies != "EACCES", "a readonly_group member cannot connect")
+    check("result" in replies[0] and "result" in replies[1],
+          "read-only calls refused: %r" % replies[:2])
+    check(all(r.get("error", {}).get("code") == 105 for r in replies[2:]),
+          "control calls allowed: %r" % replies[2:])
+    check(hard.run_as(hard.NOBODY, hard.NOGROUP, [], sb.sock,
+                      hard.requests_for(calls[:1])) == "EACCES",
+          "a non-member could connect")
+    check(sb.proc("web")["pid"] == pid and sb.daemon.poll() is None, "a denied call acted")
+
+
 if __name__ == "__main__":
     harness.main(globals())
