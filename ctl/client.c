@@ -45,6 +45,7 @@ volatile sig_atomic_t client_interrupted;
 
 static void client_fail(struct client *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
+static int client_reap(pid_t, int *);
 
 static int64_t
 client_now_ms(void)
@@ -223,19 +224,44 @@ client_open(const char *path, int timeout_ms, char *err, size_t errlen)
  * The transport (ssh) sees EOF on its stdin and ends; one that does not
  * within two seconds (a hung network) is terminated.
  */
-static void
-client_reap(pid_t pid)
+static int
+client_reap(pid_t pid, int *status)
 {
+	pid_t got;
 	int i;
 
 	for (i = 0; i < 200; i++) {
-		if (waitpid(pid, NULL, WNOHANG) != 0)
-			return;
+		if ((got = waitpid(pid, status, WNOHANG)) != 0)
+			return got == pid ? 0 : -1;
 		usleep(10000);
 	}
 	kill(pid, SIGTERM);
-	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+	while ((got = waitpid(pid, status, 0)) == -1 && errno == EINTR)
 		continue;
+	return -1;
+}
+
+/* The transport closed its end: say how it ended (ssh prints why it
+ * failed on stderr; 255 is its own failure, others the far side's). */
+static void
+client_transport_gone(struct client *c)
+{
+	int status = 0;
+
+	close(c->wfd);
+	c->wfd = -1;
+	if (client_reap(c->pid, &status) == -1)
+		client_fail(c, "%s: connection closed", c->path);
+	else if (WIFEXITED(status) && WEXITSTATUS(status) == 255)
+		client_fail(c, "%s: cannot reach it: ssh failed (exit 255)",
+		    c->path);
+	else if (WIFEXITED(status))
+		client_fail(c, "%s: connection closed (exit %d)", c->path,
+		    WEXITSTATUS(status));
+	else
+		client_fail(c, "%s: connection closed (signal %d)", c->path,
+		    WTERMSIG(status));
+	c->pid = -1;
 }
 
 void
@@ -248,7 +274,7 @@ client_close(struct client *c)
 	if (c->rfd != -1)
 		close(c->rfd);
 	if (c->pid > 0)
-		client_reap(c->pid);
+		client_reap(c->pid, NULL);
 	free(c->path);
 	free(c->buf);
 	free(c);
@@ -374,8 +400,11 @@ client_next(struct client *c, int64_t deadline, json_t **msg)
 		}
 		if (n == -2) {
 			c->eof = true;
-			client_fail(c, "%s: connection closed by superd",
-			    c->path);
+			if (c->pid > 0)
+				client_transport_gone(c);
+			else
+				client_fail(c, "%s: connection closed by "
+				    "superd", c->path);
 			return CLIENT_UNREACHABLE;
 		}
 		if (n == -1) {
