@@ -261,7 +261,7 @@ commands_error_text(json_t *error, char *buf, size_t len)
 
 	if (*msg == '\0')
 		snprintf(buf, len, "%s", name);
-	else if (strncasecmp(msg, name, strlen(name)) == 0 ||
+	else if (strcasestr(msg, name) != NULL ||
 	    strcmp(name, "error") == 0)
 		snprintf(buf, len, "%s", msg);
 	else
@@ -305,6 +305,7 @@ static void
 commands_item_line(struct commands_call *call, json_t *item, const char *verb)
 {
 	char name[512], err[1024];
+	size_t n;
 
 	commands_display_name(item, name, sizeof(name));
 	if (json_is_true(json_object_get(item, "ok"))) {
@@ -312,7 +313,11 @@ commands_item_line(struct commands_call *call, json_t *item, const char *verb)
 		return;
 	}
 	commands_error_text(json_object_get(item, "error"), err, sizeof(err));
-	commands_printf(call->ctx, "%s: ERROR (%s)\n", name, err);
+	/* "web: ERROR (spawn error: ...)", not "web: ERROR (web: ...)" */
+	n = strlen(name);
+	commands_printf(call->ctx, "%s: ERROR (%s)\n", name,
+	    strncmp(err, name, n) == 0 && strncmp(err + n, ": ", 2) == 0 ?
+	    err + n + 2 : err);
 }
 
 static void
@@ -1054,8 +1059,8 @@ commands_help(bool interactive)
 		    "  -s SOCKET    control socket ($SUPERD_SOCKET)\n"
 		    "  -t SECONDS   connect/read timeout, 0 for none "
 		    "(default 10)\n"
-		    "  -H [USER@]HOST[:PORT]  run on HOST over ssh; repeat it "
-		    "or give a\n               comma list ($SUPERD_HOST)\n"
+		    "  -H HOST      run on [USER@]HOST[:PORT] over ssh (repeat "
+		    "it, or a comma\n               list; $SUPERD_HOST)\n"
 		    "  --json       print the daemon's answer as JSON\n"
 		    "  --raw        print control characters as they are\n"
 		    "  -h, --help   this text; -V, --version: superctl's "
