@@ -1340,9 +1340,9 @@ commands_fg_build(struct commands_call *call, struct commands_req *req)
 	if ((rc = commands_fg_follow(call, "stdout")) != COMMANDS_EXIT_OK ||
 	    (rc = commands_fg_follow(call, "stderr")) != COMMANDS_EXIT_OK)
 		goto out;
-	if (isatty(STDIN_FILENO))
-		fprintf(stderr, "==> attached to %s; Ctrl-C or Ctrl-D "
-		    "detaches <==\n", call->name);
+	/* Both follows are in place: what is typed from now on is seen. */
+	fprintf(stderr, "==> attached to %s; Ctrl-C or Ctrl-D detaches <==\n",
+	    call->name);
 	fflush(stdout);
 	if (client_stream_fd(call->client, commands_notify, call,
 	    STDIN_FILENO, commands_fg_stdin) != CLIENT_OK) {
