@@ -89,6 +89,10 @@ struct supervisor {
 	struct event *deadline;
 	const char *restart_keys[SUPERVISOR_MAX_RESTART_KEYS];
 	size_t	 nrestart;
+	/* What every process gets from above (process.h). */
+	struct process_ctx ctx;
+	char	*server_url;
+	char	*runtime_dir;
 };
 
 /* ---- snapshots ---- */
@@ -240,10 +244,11 @@ supervisor_kick(struct supervisor *sv)
 
 static void
 supervisor_on_event(const struct process *p, enum process_state from,
-    enum process_state to, void *arg)
+    enum process_state to, const char *reason, void *arg)
 {
 	struct supervisor *sv = arg;
 
+	(void)reason;
 	(void)p;
 	(void)from;
 	(void)to;
@@ -382,6 +387,23 @@ supervisor_group_clear(struct supervisor_group *g)
 	g->n = 0;
 }
 
+/* A new process named after its group in the live snapshot. */
+static struct process *
+supervisor_process_new(struct supervisor *sv, const struct proc_conf *pc)
+{
+	const struct config *cfg = supervisor_config(sv);
+	struct process *p;
+	char *fn;
+
+	fn = process_make_fullname(cfg != NULL ?
+	    config_find_group(cfg, pc->group) : NULL, pc);
+	if (fn == NULL)
+		return NULL;
+	p = process_new(&sv->ctx, pc, fn);
+	free(fn);
+	return p;
+}
+
 /* A group with fresh STOPPED processes for every definition of gc. The
  * live snapshot must already be the one gc lives in (fullnames). */
 static int
@@ -395,7 +417,7 @@ supervisor_group_init(struct supervisor *sv, struct supervisor_group *g,
 	if ((g->procs = calloc(gc->nprocs + 1, sizeof(*g->procs))) == NULL)
 		return -1;
 	for (i = 0; i < gc->nprocs; i++) {
-		g->procs[i] = process_new(sv->base, sv, gc->procs[i]);
+		g->procs[i] = supervisor_process_new(sv, gc->procs[i]);
 		if (g->procs[i] == NULL) {
 			while (i-- > 0)
 				process_free(g->procs[i]);
@@ -405,6 +427,31 @@ supervisor_group_init(struct supervisor *sv, struct supervisor_group *g,
 		g->n++;
 	}
 	g->snap = supervisor_snap_ref(snap);
+	return 0;
+}
+
+static int
+supervisor_ctx_init(struct supervisor *sv, const struct config *cfg)
+{
+	const char *sock = cfg->ctl_socket != NULL ? cfg->ctl_socket :
+	    cfg->socket;
+	const char *slash;
+
+	sv->ctx.base = sv->base;
+	sv->ctx.global_env = cfg->environment;
+	if (sock != NULL) {
+		if (asprintf(&sv->server_url, "unix://%s", sock) == -1) {
+			sv->server_url = NULL;
+			return -1;
+		}
+		/* Per-process NOTIFY_SOCKETs beside the control socket. */
+		slash = strrchr(sock, '/');
+		if (slash != NULL && (sv->runtime_dir = strndup(sock,
+		    slash == sock ? 1 : (size_t)(slash - sock))) == NULL)
+			return -1;
+	}
+	sv->ctx.server_url = sv->server_url;
+	sv->ctx.runtime_dir = sv->runtime_dir;
 	return 0;
 }
 
@@ -427,6 +474,8 @@ supervisor_new(struct event_base *base, struct config *cfg,
 	}
 	sv->cur = supervisor_snap_ref(snap);
 	sv->boot = supervisor_snap_ref(snap);
+	if (supervisor_ctx_init(sv, cfg) == -1)
+		goto fail;
 	sv->groups = calloc(cfg->ngroups + 1, sizeof(*sv->groups));
 	if (sv->groups == NULL)
 		goto fail;
@@ -505,6 +554,8 @@ supervisor_free(struct supervisor *sv)
 	free(sv->groups);
 	free(sv->flat);
 	free(sv->keys);
+	free(sv->server_url);
+	free(sv->runtime_dir);
 	if (sv->tick != NULL)
 		event_free(sv->tick);
 	if (sv->deadline != NULL)
@@ -579,6 +630,7 @@ supervisor_shutdown(struct supervisor *sv, void (*done)(void *), void *arg)
 	if (sv->shutting_down)
 		return;
 	sv->shutting_down = true;
+	sv->ctx.shutting_down = true;
 	sv->done = done;
 	sv->done_arg = arg;
 	/* Nothing waiting for a retry or a restart starts again. */
@@ -936,7 +988,7 @@ supervisor_group_change(struct supervisor *sv, struct supervisor_group *g,
 			procs[i] = p;
 			continue;
 		}
-		if ((procs[i] = process_new(sv->base, sv, pc)) == NULL)
+		if ((procs[i] = supervisor_process_new(sv, pc)) == NULL)
 			goto fail;
 		fresh[(*nfresh)++] = procs[i];
 	}
@@ -1001,6 +1053,7 @@ supervisor_update(struct supervisor *sv, const char *const *groups,
 	 * names processes after its groups. */
 	old = sv->cur;
 	sv->cur = supervisor_snap_ref(snap);
+	sv->ctx.global_env = cfg->environment;
 	supervisor_snap_unref(sv, old);
 
 	for (i = 0; i < diff->nremoved; i++) {
