@@ -630,7 +630,8 @@ test_process_drive_not_ready(void **state)
 	/* As the config branch's ready= would set it. */
 	c = (struct proc_conf *)(uintptr_t)p->conf;
 	c->ready.kind = PROBE_TCP;
-	c->ready.spec = (char *)(uintptr_t)"tcp://127.0.0.1:1";
+	free(c->ready.spec);
+	c->ready.spec = strdup("tcp://127.0.0.1:1");
 	c->ready_timeout = 7;
 	assert_int_equal(process_start(p), 0);
 	/* A failed poll keeps it STARTING; only the timeout ends that. */
@@ -670,7 +671,8 @@ test_process_drive_health(void **state)
 	p = test_process_one(sv);
 	c = (struct proc_conf *)(uintptr_t)p->conf;
 	c->health.kind = PROBE_HTTP;
-	c->health.spec = (char *)(uintptr_t)"http://127.0.0.1:1/health";
+	free(c->health.spec);
+	c->health.spec = strdup("http://127.0.0.1:1/health");
 	c->health_retries = 3;
 	c->health_interval = 10;
 	c->health_timeout = 5;
