@@ -715,18 +715,19 @@ methods_sub_on_close(void *arg)
 
 static void
 methods_sub_on_event(const struct process *p, enum process_state from,
-    enum process_state to, void *arg)
+    enum process_state to, const char *reason, void *arg)
 {
 	struct methods_sub *s = arg;
 	json_t *msg;
 
 	msg = rpc_notification_new("process.state", json_pack(
-	    "{s:s, s:s, s:s, s:I, s:I}",
+	    "{s:s, s:s, s:s, s:I, s:I, s:s*}",
 	    "name", p->fullname,
 	    "from", process_state_name(from),
 	    "to", process_state_name(to),
 	    "pid", (json_int_t)p->pid,
-	    "time", (json_int_t)time(NULL)));
+	    "time", (json_int_t)time(NULL),
+	    "reason", reason));
 	if (msg == NULL)
 		return;
 	/* On failure the client is gone and s with it. */

@@ -233,7 +233,8 @@ methods_describe(const struct process *p, char *buf, size_t len)
 			    process_state_name(p->state));
 		break;
 	default:
-		buf[0] = '\0';
+		/* Why superd restarted it, if it did. */
+		snprintf(buf, len, "%s", p->reason);
 		break;
 	}
 }
@@ -505,10 +506,9 @@ methods_op_judge(struct methods_op *op, struct methods_item *it,
 	}
 	if (p->state == PROCESS_STARTING)
 		return false;
-	/* process.c also files "Exited too quickly..." under spawnerr
-	 * when a start fails by an exit: that is 104, not 103. */
-	if (p->spawnerr[0] != '\0' &&
-	    strncmp(p->spawnerr, "Exited too quickly", 18) != 0) {
+	/* Only a spawn error is 103; an early exit or a start that never
+	 * became ready is 104. */
+	if (p->failure == PROCESS_FAIL_SPAWN) {
 		snprintf(msg, sizeof(msg), "%s: spawn error: %.256s", it->name,
 		    p->spawnerr);
 		methods_item_set(it, false, RPC_SPAWN_ERROR, msg);
@@ -565,12 +565,13 @@ methods_op_on_later(evutil_socket_t fd, short what, void *arg)
 
 static void
 methods_op_on_event(const struct process *p, enum process_state from,
-    enum process_state to, void *arg)
+    enum process_state to, const char *reason, void *arg)
 {
 	struct methods_op *op = arg;
 	struct timeval now = { 0, 0 };
 	size_t i;
 
+	(void)reason;
 	(void)from;
 	(void)to;
 	for (i = 0; i < op->n; i++)
@@ -609,7 +610,8 @@ static void
 methods_op_wait(struct methods_op *op)
 {
 	if (methods_op_settled(op)) {
-		methods_op_on_event(NULL, PROCESS_UNKNOWN, PROCESS_UNKNOWN, op);
+		methods_op_on_event(NULL, PROCESS_UNKNOWN, PROCESS_UNKNOWN, NULL,
+		    op);
 		return;
 	}
 	if (op->sub == NULL)

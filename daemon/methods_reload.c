@@ -321,11 +321,12 @@ methods_reload_on_later(evutil_socket_t fd, short what, void *arg)
 
 static void
 methods_reload_on_event(const struct process *p, enum process_state from,
-    enum process_state to, void *arg)
+    enum process_state to, const char *reason, void *arg)
 {
 	struct methods_reload *r = arg;
 	struct timeval now = { 0, 0 };
 
+	(void)reason;
 	(void)p;
 	(void)from;
 	(void)to;

@@ -599,10 +599,11 @@ supervisor_kick(struct supervisor *sv)
 
 static void
 supervisor_on_event(const struct process *p, enum process_state from,
-    enum process_state to, void *arg)
+    enum process_state to, const char *reason, void *arg)
 {
 	struct supervisor *sv = arg;
 
+	(void)reason;
 	(void)p;
 	(void)from;
 	(void)to;
@@ -754,6 +755,23 @@ supervisor_group_clear(struct supervisor_group *g)
 	g->n = 0;
 }
 
+/* A new process named after its group in the live snapshot. */
+static struct process *
+supervisor_process_new(struct supervisor *sv, const struct proc_conf *pc)
+{
+	const struct config *cfg = supervisor_config(sv);
+	struct process *p;
+	char *fn;
+
+	fn = process_make_fullname(cfg != NULL ?
+	    config_find_group(cfg, pc->group) : NULL, pc);
+	if (fn == NULL)
+		return NULL;
+	p = process_new(&sv->ctx, pc, fn);
+	free(fn);
+	return p;
+}
+
 /* A group with fresh STOPPED processes for every definition of gc. The
  * live snapshot must already be the one gc lives in (fullnames). */
 static int
@@ -767,7 +785,7 @@ supervisor_group_init(struct supervisor *sv, struct supervisor_group *g,
 	if ((g->procs = calloc(gc->nprocs + 1, sizeof(*g->procs))) == NULL)
 		return -1;
 	for (i = 0; i < gc->nprocs; i++) {
-		g->procs[i] = process_new(sv->base, sv, gc->procs[i]);
+		g->procs[i] = supervisor_process_new(sv, gc->procs[i]);
 		if (g->procs[i] == NULL) {
 			while (i-- > 0)
 				process_free(g->procs[i]);
@@ -1382,7 +1400,7 @@ supervisor_group_change(struct supervisor *sv, struct supervisor_group *g,
 			procs[i] = p;
 			continue;
 		}
-		if ((procs[i] = process_new(sv->base, sv, pc)) == NULL)
+		if ((procs[i] = supervisor_process_new(sv, pc)) == NULL)
 			goto fail;
 		fresh[(*nfresh)++] = procs[i];
 	}
