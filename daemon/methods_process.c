@@ -506,6 +506,10 @@ methods_op_judge(struct methods_op *op, struct methods_item *it,
 	}
 	if (p->state == PROCESS_STARTING)
 		return false;
+	/* depends_on: queued until its dependencies are RUNNING. */
+	if (p->state == PROCESS_STOPPED &&
+	    supervisor_waiting_for(op->env->sup, p) != NULL)
+		return false;
 	/* Only a spawn error is 103; an early exit or a start that never
 	 * became ready is 104. */
 	if (p->failure == PROCESS_FAIL_SPAWN) {
