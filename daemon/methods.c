@@ -72,6 +72,7 @@ static const struct methods_entry methods_table[] = {
 	{ "process.start", METHODS_CONTROL, method_process_start },
 	{ "process.stop", METHODS_CONTROL, method_process_stop },
 	{ "process.restart", METHODS_CONTROL, method_process_restart },
+	{ "process.reload", METHODS_CONTROL, method_process_reload },
 	{ "process.signal", METHODS_CONTROL, method_process_signal },
 	{ "process.tail", METHODS_READONLY | METHODS_STREAM,
 	    method_process_tail },
@@ -485,27 +486,13 @@ static int
 method_daemon_reopen_logs(struct methods_call *call, json_t **result)
 {
 	static const char *const keys[] = { NULL };
-	const struct config *cfg;
-	struct process *const *procs;
-	size_t i, n, failed = 0;
 
 	if (methods_check_keys(call, keys) == -1)
 		return -1;
-	procs = supervisor_processes(call->env->sup, &n);
-	for (i = 0; i < n; i++)
-		if (procs[i]->output != NULL &&
-		    output_reopen(procs[i]->output) == -1)
-			failed++;
-	cfg = supervisor_config(call->env->sup);
-	if (cfg != NULL && cfg->logfile != NULL &&
-	    log_open_file(cfg->logfile) == -1)
+	/* The same files and processes as SIGUSR2. */
+	if (supervisor_reopen_logs(call->env->sup) == -1)
 		return methods_fail(call, RPC_INTERNAL_ERROR,
-		    "cannot reopen %s: %s", cfg->logfile, strerror(errno));
-	if (failed > 0)
-		return methods_fail(call, RPC_INTERNAL_ERROR,
-		    "%zu process log(s) could not be reopened (see superd's "
-		    "log)", failed);
-	log_info("control: log files reopened");
+		    "some log files could not be reopened (see superd's log)");
 	*result = json_object();
 	return 0;
 }
@@ -630,8 +617,8 @@ method_config_update(struct methods_call *call, json_t **result)
 	}
 	memset(&diff, 0, sizeof(diff));
 	diags_init(&diags);
-	if (supervisor_update(call->env->sup, ngroups > 0 ? groups : NULL,
-	    ngroups, &diff, &diags) == -1) {
+	if (supervisor_apply_config(call->env->sup, ngroups > 0 ? groups :
+	    NULL, ngroups, &diff, &diags) == -1) {
 		rc = methods_fail_diags(call, &diags);
 		free(groups);
 		diags_free(&diags);

@@ -51,6 +51,7 @@ struct methods_out {
 	size_t	 len;
 	size_t	 cap;
 	bool	 failed;
+	const struct supervisor *sup;	/* for "waiting for db" */
 };
 
 /* Room for n more bytes; false (and failed) when there is none. */
@@ -247,6 +248,7 @@ methods_out_process(struct methods_out *o, const struct process *p)
 	const char *out_log, *err_log;
 	size_t lname, lgroup, lerr, ldesc, lout, lelog;
 	char desc[300];
+	const char *wait;
 	long up = process_uptime(p);
 
 	out_log = methods_log_path(&conf->stdout_log);
@@ -255,6 +257,9 @@ methods_out_process(struct methods_out *o, const struct process *p)
 	desc[0] = '\0';
 	if (p->state != PROCESS_RUNNING)
 		methods_describe(p, desc, sizeof(desc));
+	if (p->state == PROCESS_STOPPED && o->sup != NULL &&
+	    (wait = supervisor_waiting_for(o->sup, p)) != NULL)
+		snprintf(desc, sizeof(desc), "waiting for %s", wait);
 	lname = strlen(p->fullname);
 	lgroup = strlen(conf->group);
 	lerr = strnlen(p->spawnerr, sizeof(p->spawnerr));
@@ -331,7 +336,7 @@ int
 method_process_list(struct methods_call *call, json_t **result)
 {
 	static const char *const keys[] = { "names", NULL };
-	struct methods_out o = { NULL, 0, 0, false };
+	struct methods_out o = { NULL, 0, 0, false, NULL };
 	struct process *const *all;
 	struct process **procs = NULL;
 	const char **names = NULL;
@@ -351,6 +356,7 @@ method_process_list(struct methods_call *call, json_t **result)
 		all = supervisor_processes(call->env->sup, &n);
 	}
 	free(names);
+	o.sup = call->env->sup;
 	if (call->id == NULL) {
 		free(procs);
 		return METHODS_DEFERRED;	/* a notification: no answer */
@@ -654,7 +660,7 @@ methods_op_start_half(struct methods_op *op)
 			    "superd is shutting down");
 			continue;
 		}
-		rc = process_start(it->p);
+		rc = supervisor_start(op->env->sup, it->p, true);
 		/* SPEC: start of a running one succeeds; a stopping one
 		 * is neither started nor running. */
 		if (rc == RPC_ALREADY_STARTED &&
@@ -694,7 +700,7 @@ methods_op_stop_half(struct methods_op *op)
 	op->stopping = op->kind == METHODS_OP_RESTART;
 	for (i = 0; i < op->n; i++) {
 		it = &op->items[i];
-		rc = process_stop(it->p);
+		rc = supervisor_stop(op->env->sup, it->p, true);
 		if (rc != 0 && rc != RPC_NOT_RUNNING) {
 			char msg[300];
 
