@@ -425,7 +425,11 @@ commands_status_desc(json_t *p, const char *state, char *buf, size_t len)
 		buf[n++] = (char)('0' + up % 60 / 10);
 		buf[n++] = (char)('0' + up % 10);
 		buf[n] = '\0';
-		return n;
+		/* Why superd restarted it (a failed health check), if so. */
+		err = commands_str(p, "description");
+		if (*err != '\0')
+			snprintf(buf + n, len - n, "; %s", err);
+		return strlen(buf);
 	} else if (strcmp(state, "STOPPED") == 0 ||
 	    strcmp(state, "EXITED") == 0) {
 		stop = commands_int(p, "stop_time");
