@@ -426,7 +426,7 @@ commands_status_desc(json_t *p, const char *state, char *buf, size_t len)
 		buf[n++] = (char)('0' + up % 10);
 		buf[n] = '\0';
 		/* Why superd restarted it (a failed health check), if so. */
-		err = commands_str(p, "description");
+		err = commands_str(p, "reason");
 		if (*err != '\0')
 			snprintf(buf + n, len - n, "; %s", err);
 		return strlen(buf);
