@@ -423,6 +423,12 @@ commands_status_desc(json_t *p, const char *state, char *buf, size_t len)
 		pid = commands_int(p, "pid");
 		snprintf(buf, len, "pid %lld, uptime %lld:%02lld:%02lld",
 		    pid < 0 ? 0 : pid, up / 3600, up / 60 % 60, up % 60);
+		/* Why superd restarted it (a failed health check), if so. */
+		err = commands_str(p, "reason");
+		if (*err != '\0')
+			snprintf(buf + strlen(buf), len - strlen(buf), "; %s",
+			    err);
+		return strlen(buf);
 	} else if (strcmp(state, "STOPPED") == 0 ||
 	    strcmp(state, "EXITED") == 0) {
 		stop = commands_int(p, "stop_time");
