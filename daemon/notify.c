@@ -192,7 +192,7 @@ notify_on_status_timer(evutil_socket_t fd, short what, void *arg)
 
 static void
 notify_on_state(const struct process *p, enum process_state from,
-    enum process_state to, void *arg)
+    enum process_state to, const char *reason, void *arg)
 {
 	struct timespec now;
 	struct timeval tv;
@@ -201,6 +201,7 @@ notify_on_state(const struct process *p, enum process_state from,
 	(void)p;
 	(void)from;
 	(void)to;
+	(void)reason;
 	(void)arg;
 	if (evtimer_pending(notify_status_ev, NULL))
 		return;
