@@ -32,6 +32,7 @@
 
 #include "control.h"
 #include "log.h"
+#include "reexec.h"
 #include "methods.h"
 #include "rpc.h"
 
@@ -1147,6 +1148,8 @@ control_adopt(struct control *ctl, int fd, int role)
 /* ---------------------------------------------------------------- */
 /* Life cycle. */
 
+static int control_take_adopted(struct control *);
+
 struct control *
 control_new(struct event_base *base, struct supervisor *sup,
     const struct control_opts *opts)
@@ -1198,9 +1201,11 @@ control_new(struct event_base *base, struct supervisor *sup,
 		ctl->ro_gid = gr->gr_gid;
 		ctl->ro_group_set = true;
 	}
-	if (control_check_dir(ctl) == -1 || control_lock(ctl) == -1)
+	if (control_take_adopted(ctl) == 0)
+		;	/* reexec: the old image's socket, lock held */
+	else if (control_check_dir(ctl) == -1 || control_lock(ctl) == -1)
 		goto fail;
-	if (control_bind(ctl, opts) == -1)
+	else if (control_bind(ctl, opts) == -1)
 		goto fail;
 	ctl->ev_accept = event_new(base, ctl->listen_fd, EV_READ | EV_PERSIST,
 	    control_on_accept, ctl);
@@ -1267,4 +1272,85 @@ control_free(struct control *ctl)
 	free(ctl->lock_path);
 	free(ctl->config_path);
 	free(ctl);
+}
+
+/* ---- reexec (SPEC 13): this room's state across an exec ---- */
+
+/* The old image's listening socket and lock, until control_new(). */
+static struct {
+	bool	 set;
+	char	*path;
+	int	 listen_fd;
+	int	 lock_fd;
+	bool	 bound;
+	dev_t	 dev;
+	ino_t	 ino;
+} control_adopted;
+
+json_t *
+control_save(struct control *ctl)
+{
+	if (ctl == NULL)
+		return json_null();
+	/* Clients are not saved: their fds close with the exec and they
+	 * reconnect; connects meanwhile wait in the backlog. */
+	return json_pack("{s:s, s:i, s:i, s:b, s:I, s:I}",
+	    "socket", ctl->socket_path,
+	    "listen_fd", reexec_keep_fd(ctl->listen_fd),
+	    "lock_fd", reexec_keep_fd(ctl->lock_fd),
+	    "bound", ctl->bound,
+	    "dev", (json_int_t)ctl->sock_dev,
+	    "ino", (json_int_t)ctl->sock_ino);
+}
+
+void
+control_restore(const json_t *o)
+{
+	const char *path = json_string_value(json_object_get(o, "socket"));
+	int lfd, kfd;
+
+	lfd = reexec_take_fd(o, "listen_fd");
+	kfd = reexec_take_fd(o, "lock_fd");
+	if (path == NULL || lfd == -1 || kfd == -1 ||
+	    (control_adopted.path = strdup(path)) == NULL) {
+		if (lfd != -1)
+			close(lfd);
+		if (kfd != -1)
+			close(kfd);
+		return;
+	}
+	control_adopted.set = true;
+	control_adopted.listen_fd = lfd;
+	control_adopted.lock_fd = kfd;
+	control_adopted.bound = json_is_true(json_object_get(o, "bound"));
+	control_adopted.dev = (dev_t)json_integer_value(json_object_get(o,
+	    "dev"));
+	control_adopted.ino = (ino_t)json_integer_value(json_object_get(o,
+	    "ino"));
+}
+
+/* 0 when the adopted socket is this one's (same path): taken over. */
+static int
+control_take_adopted(struct control *ctl)
+{
+	int rc = -1;
+
+	if (!control_adopted.set)
+		return -1;
+	if (strcmp(control_adopted.path, ctl->socket_path) == 0) {
+		ctl->listen_fd = control_adopted.listen_fd;
+		ctl->lock_fd = control_adopted.lock_fd;
+		ctl->bound = control_adopted.bound;
+		ctl->sock_dev = control_adopted.dev;
+		ctl->sock_ino = control_adopted.ino;
+		control_write_lock_pid(ctl);
+		rc = 0;
+	} else {
+		/* The config names another socket now: bind that one. */
+		close(control_adopted.listen_fd);
+		close(control_adopted.lock_fd);
+	}
+	free(control_adopted.path);
+	memset(&control_adopted, 0, sizeof(control_adopted));
+	return rc;
 }

@@ -65,4 +65,14 @@ void	control_update_pid(struct control *);
  * on failure (the fd is then closed). */
 struct control_client *control_adopt(struct control *, int fd, int role);
 
+/* ---- reexec (SPEC 13) ---- */
+
+/* The listening socket and the lock (fds handed over) as a new JSON
+ * object; clients are not kept. */
+json_t	*control_save(struct control *);
+/* In the new image, before control_new(): adopt that socket and lock
+ * instead of locking and binding (no unlink, no window without a
+ * listener). */
+void	control_restore(const json_t *);
+
 #endif

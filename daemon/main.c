@@ -23,6 +23,7 @@
 #include "log.h"
 #include "notify.h"
 #include "process.h"
+#include "reexec.h"
 #include "signals.h"
 #include "supervisor.h"
 
@@ -270,6 +271,8 @@ main(int argc, char *argv[])
 		{ "strict", no_argument, NULL, 'S' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		/* Given by superd to itself only (reexec.c). */
+		{ "reexec-state", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct main_ctx m;
@@ -279,13 +282,15 @@ main(int argc, char *argv[])
 	struct event_config *ecfg;
 	struct config *cfg;
 	const char *path = NULL;
-	int ch, level = -1, flags = 0, ready_fd = -1;
+	int ch, level = -1, flags = 0, ready_fd = -1, state_fd = -1;
+	json_t *state = NULL;
 	bool check = false, daemonize = false, pidfile_written = false;
 	char *pidfile = NULL;
 
 	log_init(LOG_LEVEL_INFO);
 	/* superctl maintail reads what superd logged (daemon.tail). */
 	log_ring_enable();
+	reexec_init(argc, argv);
 	while ((ch = getopt_long(argc, argv, "c:ndtl:hv", longopts, NULL))
 	    != -1) {
 		switch (ch) {
@@ -315,6 +320,11 @@ main(int argc, char *argv[])
 		case 'V':
 			printf("superd %s\n", SUPERD_VERSION);
 			return 0;
+		case 'R':
+			state_fd = atoi(optarg);
+			if (state_fd < 3)
+				main_usage(2);
+			break;
 		case 'h':
 			main_usage(0);
 		default:
@@ -339,8 +349,15 @@ main(int argc, char *argv[])
 	if (cfg->umask >= 0)
 		umask((mode_t)cfg->umask);
 	main_minfds(cfg->minfds);
-	if (daemonize)
+	/* A reexec'd image is the daemon already: same pid, same session. */
+	if (daemonize && state_fd == -1)
 		ready_fd = main_daemonize();
+	if (state_fd != -1) {
+		if ((state = reexec_load(state_fd)) != NULL)
+			reexec_restore_early(state);
+		else
+			reexec_orphans_early(cfg);
+	}
 	(void)notify_init();
 	if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_syserr("cannot become a child subreaper");
@@ -386,8 +403,22 @@ main(int argc, char *argv[])
 		else
 			pidfile_written = true;
 	}
-	log_info("superd %s started (pid %d)", SUPERD_VERSION, (int)getpid());
-	supervisor_autostart(m.sv);
+	reexec_attach(m.sv, ctl);
+	if (state_fd != -1) {
+		log_info("superd %s re-executed (pid %d)", SUPERD_VERSION,
+		    (int)getpid());
+		/* The registry was built without spawning: adopt. */
+		if (state != NULL)
+			reexec_restore(m.sv, state);
+		else
+			reexec_adopt_orphans(m.sv);
+		json_decref(state);
+		state = NULL;
+	} else {
+		log_info("superd %s started (pid %d)", SUPERD_VERSION,
+		    (int)getpid());
+		supervisor_autostart(m.sv);
+	}
 	notify_send("READY=1");
 	(void)notify_watchdog_start(m.base);
 	(void)notify_status_start(m.base, m.sv);

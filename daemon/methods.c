@@ -69,6 +69,7 @@ static const struct methods_entry methods_table[] = {
 	{ "daemon.info", METHODS_READONLY, method_daemon_info },
 	{ "daemon.shutdown", METHODS_CONTROL, method_daemon_shutdown },
 	{ "daemon.reopen_logs", METHODS_CONTROL, method_daemon_reopen_logs },
+	{ "daemon.reexec", METHODS_CONTROL, method_daemon_reexec },
 	{ "daemon.tail", METHODS_READONLY | METHODS_STREAM,
 	    method_daemon_tail },
 	{ "process.list", METHODS_READONLY, method_process_list },

@@ -139,6 +139,8 @@ int	method_process_signal(struct methods_call *, json_t **);
 int	method_process_tail(struct methods_call *, json_t **);
 int	method_process_clear_log(struct methods_call *, json_t **);
 int	method_process_stdin(struct methods_call *, json_t **);
+/* daemon.reexec (reexec.c). */
+int	method_daemon_reexec(struct methods_call *, json_t **);
 #endif /* METHODS_INTERNAL */
 
 #endif

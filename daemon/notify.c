@@ -253,3 +253,39 @@ notify_free(void)
 		notify_fd = -1;
 	}
 }
+
+/* ---- reexec (SPEC 13) ---- */
+
+/* Put NOTIFY_SOCKET (and the watchdog's settings) back into the
+ * environment for the image exec'd next, which reads them as a new
+ * superd would; on false, take them out again (the exec failed). */
+void
+notify_export_env(bool on)
+{
+	char buf[32];
+
+	if (!on) {
+		unsetenv("NOTIFY_SOCKET");
+		unsetenv("WATCHDOG_USEC");
+		unsetenv("WATCHDOG_PID");
+		return;
+	}
+	if (notify_fd != -1 && notify_addrlen > offsetof(struct sockaddr_un,
+	    sun_path)) {
+		char path[sizeof(notify_addr.sun_path) + 1];
+		size_t n = notify_addrlen - offsetof(struct sockaddr_un,
+		    sun_path);
+
+		memcpy(path, notify_addr.sun_path, n);
+		path[n] = '\0';
+		if (path[0] == '\0')
+			path[0] = '@';
+		(void)setenv("NOTIFY_SOCKET", path, 1);
+	}
+	if (notify_watchdog_usec > 0) {
+		snprintf(buf, sizeof(buf), "%llu", notify_watchdog_usec);
+		(void)setenv("WATCHDOG_USEC", buf, 1);
+		snprintf(buf, sizeof(buf), "%d", (int)getpid());
+		(void)setenv("WATCHDOG_PID", buf, 1);
+	}
+}

@@ -26,4 +26,8 @@ int	notify_status_start(struct event_base *, const struct supervisor *);
 /* Close the socket and stop the watchdog timer. */
 void	notify_free(void);
 
+/* reexec: NOTIFY_SOCKET and the watchdog's settings back into the
+ * environment for the next image (true), or out again (false). */
+void	notify_export_env(bool on);
+
 #endif

@@ -50,6 +50,7 @@
 #include "log.h"
 #include "logfile.h"
 #include "output.h"
+#include "reexec.h"
 
 #define OUTPUT_TURN_MAX	     (1024 * 1024) /* per pipe per loop turn */
 /* With followers every byte is also JSON-encoded once per follower: a
@@ -894,4 +895,127 @@ uint64_t
 output_lost(const struct output *out, enum output_stream which)
 {
 	return out->ch[which].lost;
+}
+
+/* ---- reexec (SPEC 13): this room's state across an exec ---- */
+
+/*
+ * What a stream needs to go on as if nothing happened: its pipes (unread
+ * bytes wait in the kernel), the counters, the ring (tail, and for
+ * superd's stdout the start of a line not written yet, so that it is
+ * written whole later) and whether the next byte starts a line (so that
+ * a timestamp is not put in the middle of one). Log files are opened
+ * again in append mode: every byte read was written before the next
+ * read, so the file has all of it.
+ */
+static json_t *
+output_chan_save(struct output_chan *ch)
+{
+	size_t n, pos, first;
+	char *buf;
+	json_t *o, *hex;
+
+	n = ch->total < OUTPUT_RING_SIZE ? (size_t)ch->total :
+	    OUTPUT_RING_SIZE;
+	if ((buf = malloc(n + 1)) == NULL)
+		return NULL;
+	pos = (size_t)((ch->total - n) % OUTPUT_RING_SIZE);
+	first = n < OUTPUT_RING_SIZE - pos ? n : OUTPUT_RING_SIZE - pos;
+	memcpy(buf, ch->ring + pos, first);
+	memcpy(buf + first, ch->ring, n - first);
+	hex = reexec_hex_new(buf, n);
+	free(buf);
+	o = json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:b, s:b, s:o*}",
+	    "fd", reexec_keep_fd(ch->pipe != NULL ? ch->pipe->fd : -1),
+	    "oldfd", reexec_keep_fd(ch->oldpipe != NULL ? ch->oldpipe->fd :
+	    -1),
+	    "total", (json_int_t)ch->total,
+	    "cleared", (json_int_t)ch->cleared,
+	    "pending", (json_int_t)ch->pending,
+	    "lost", (json_int_t)ch->lost,
+	    "line_start", ch->line_start,
+	    "file_open", ch->file != NULL,
+	    "ring", hex);
+	return o;
+}
+
+json_t *
+output_save(struct output *out)
+{
+	json_t *a;
+	int i;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < 2; i++) {
+		if (out->ch[i].tslen > 0)
+			output_ts_flush(&out->ch[i]);
+		if (json_array_append_new(a, output_chan_save(&out->ch[i])) ==
+		    -1) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static uint64_t
+output_u64_get(const json_t *o, const char *key)
+{
+	json_int_t v = json_integer_value(json_object_get(o, key));
+
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+static void
+output_chan_restore(struct output_chan *ch, const json_t *o)
+{
+	char *buf;
+	size_t n = 0, pos, first;
+	int fd, oldfd;
+
+	ch->total = output_u64_get(o, "total");
+	ch->cleared = output_u64_get(o, "cleared");
+	ch->pending = output_u64_get(o, "pending");
+	ch->lost = output_u64_get(o, "lost");
+	if ((buf = malloc(OUTPUT_RING_SIZE)) != NULL &&
+	    reexec_hex_get(o, "ring", buf, OUTPUT_RING_SIZE, &n) == 0 &&
+	    n <= ch->total) {
+		pos = (size_t)((ch->total - n) % OUTPUT_RING_SIZE);
+		first = n < OUTPUT_RING_SIZE - pos ? n :
+		    OUTPUT_RING_SIZE - pos;
+		memcpy(ch->ring + pos, buf, first);
+		memcpy(ch->ring, buf + first, n - first);
+	} else
+		n = 0;
+	free(buf);
+	/* What the ring cannot give back is not written again. */
+	if (ch->pending < ch->total - n)
+		ch->pending = ch->total - n;
+	if (ch->cleared > ch->total)
+		ch->cleared = ch->total;
+	if (json_is_true(json_object_get(o, "file_open")))
+		output_file_open(ch);
+	/* After the open, which would say a line starts. */
+	ch->line_start = !json_is_false(json_object_get(o, "line_start"));
+	/* The old run's pipe first: attaching the current one moves it to
+	 * oldpipe, where it is read until EOF as before. */
+	oldfd = reexec_take_fd(o, "oldfd");
+	fd = reexec_take_fd(o, "fd");
+	if (oldfd != -1)
+		(void)output_chan_attach(ch, oldfd);
+	if (fd != -1)
+		(void)output_chan_attach(ch, fd);
+}
+
+int
+output_restore(struct output *out, const json_t *a)
+{
+	int i;
+
+	if (!json_is_array(a) || json_array_size(a) != 2)
+		return -1;
+	for (i = 0; i < 2; i++)
+		output_chan_restore(&out->ch[i], json_array_get(a, (size_t)i));
+	return 0;
 }

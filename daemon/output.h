@@ -62,4 +62,15 @@ int	output_reopen(struct output *);
 /* Bytes lost (disk full...) since start, per stream. */
 uint64_t output_lost(const struct output *, enum output_stream);
 
+/* ---- reexec (SPEC 13) ---- */
+
+#include <jansson.h>
+
+/* Pipes (handed over), counters, ring and line state of both streams:
+ * a new JSON value. NULL on allocation failure. */
+json_t	*output_save(struct output *);
+/* Take them back in a new image (log files reopened, pipes watched
+ * again). 0, or -1 when `state` is not what output_save() makes. */
+int	output_restore(struct output *, const json_t *state);
+
 #endif

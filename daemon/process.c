@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "events.h"
 #include "fdio.h"
@@ -36,6 +37,7 @@
 #include "process.h"
 #include "rpc.h"
 #include "spawn.h"
+#include "reexec.h"
 
 /* Crash-loop logging: at most this many state lines per window. */
 #define PROCESS_LOG_BURST	20
@@ -1219,4 +1221,208 @@ process_uptime(const struct process *p)
 		return 0;
 	process_now(&now);
 	return (long)(now.tv_sec - p->start_mono.tv_sec);
+}
+
+/* ---- reexec (SPEC 13): this room's state across an exec ---- */
+
+static json_t *
+process_ts_new(const struct timespec *ts)
+{
+	return json_pack("[I,I]", (json_int_t)ts->tv_sec,
+	    (json_int_t)ts->tv_nsec);
+}
+
+static void
+process_ts_get(const json_t *o, const char *key, struct timespec *ts)
+{
+	json_int_t s = 0, ns = 0;
+
+	if (json_unpack(json_object_get(o, key), "[I,I]", &s, &ns) == 0 &&
+	    ns >= 0 && ns < 1000000000) {
+		ts->tv_sec = (time_t)s;
+		ts->tv_nsec = (long)ns;
+	}
+}
+
+json_t *
+process_save(const struct process *p)
+{
+	const struct process_priv *pp = process_priv(p);
+	json_t *o;
+
+	/* CLOCK_MONOTONIC runs on across an exec: its readings are kept
+	 * as they are, so uptimes and backoff windows continue. */
+	o = json_pack("{s:s, s:i, s:i, s:I, s:I, s:o, s:o, s:i, s:b, s:s, "
+	    "s:i, s:s, s:i, s:I, s:I, s:b, s:b, s:b, s:b, s:I, s:i, s:s, "
+	    "s:I, s:i, s:i}",
+	    "name", p->fullname,
+	    "state", (int)p->state,
+	    "pid", (int)p->pid,
+	    "start_time", (json_int_t)p->start_time,
+	    "stop_time", (json_int_t)p->stop_time,
+	    "start_mono", process_ts_new(&p->start_mono),
+	    "spawn_mono", process_ts_new(&pp->spawn_mono),
+	    "exitstatus", p->exitstatus,
+	    "killed_by_signal", p->killed_by_signal,
+	    "spawnerr", p->spawnerr,
+	    "failure", (int)p->failure,
+	    "reason", p->reason,
+	    "backoff", p->backoff,
+	    "restarts", (json_int_t)p->restarts,
+	    "health_failures", (json_int_t)p->health_failures,
+	    "stop_requested", p->stop_requested,
+	    "exec_failed", pp->exec_failed,
+	    "spawned", pp->spawned,
+	    "restart_after_stop", pp->restart_after_stop,
+	    "crashes", (json_int_t)pp->crashes,
+	    "health_streak", pp->health_streak,
+	    "why", pp->why,
+	    "timer_ms", (json_int_t)reexec_timer_left(p->timer),
+	    "status_fd", reexec_keep_fd(pp->status_fd),
+	    "stdin_fd", reexec_keep_fd(p->stdin_fd));
+	if (o != NULL && p->output != NULL &&
+	    json_object_set_new(o, "output", output_save(p->output)) == -1) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static void
+process_str_get(const json_t *o, const char *key, char *buf, size_t len)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	if (s != NULL)
+		snprintf(buf, len, "%s", s);
+}
+
+static json_int_t
+process_int_get(const json_t *o, const char *key, json_int_t def)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) ? json_integer_value(v) : def;
+}
+
+/* The state the old image had; a state the table does not know (a newer
+ * superd's) is taken as RUNNING with a pid, STOPPED without. */
+static enum process_state
+process_state_from(json_int_t v, pid_t pid)
+{
+	switch (v) {
+	case PROCESS_STOPPED:
+	case PROCESS_STARTING:
+	case PROCESS_RUNNING:
+	case PROCESS_BACKOFF:
+	case PROCESS_STOPPING:
+	case PROCESS_EXITED:
+	case PROCESS_FATAL:
+	case PROCESS_UNKNOWN:
+		return (enum process_state)v;
+	}
+	return pid > 0 ? PROCESS_RUNNING : PROCESS_STOPPED;
+}
+
+/* Re-arm what the state waits for: the one timer with the time that was
+ * left, the spawn status pipe, a readiness poll or notify socket. */
+static void
+process_rearm(struct process *p, long timer_ms)
+{
+	struct process_priv *pp = process_priv(p);
+	char err[160];
+
+	if (timer_ms >= 0)
+		process_timer_set(p, timer_ms);
+	if (pp->status_fd != -1 && p->base != NULL) {
+		pp->status_ev = event_new(p->base, pp->status_fd,
+		    EV_READ | EV_PERSIST, process_on_status, p);
+		if (pp->status_ev == NULL ||
+		    event_add(pp->status_ev, NULL) == -1)
+			log_error("program %s: cannot watch the spawn status "
+			    "pipe", p->fullname);
+	}
+	if (p->state != PROCESS_STARTING)
+		return;
+	if (p->conf->ready.kind == PROBE_NOTIFY) {
+		/* Same path as before: the program's NOTIFY_SOCKET still
+		 * names it. */
+		if (process_notify_path(p, err, sizeof(err)) == NULL)
+			log_error("program %s: %s", p->fullname, err);
+	} else if (p->conf->ready.kind != PROBE_NONE)
+		process_poll_later(p);
+}
+
+int
+process_restore(struct process *p, const json_t *o)
+{
+	struct process_priv *pp = process_priv(p);
+	const json_t *out;
+	pid_t pid;
+
+	if (!json_is_object(o))
+		return -1;
+	pid = (pid_t)process_int_get(o, "pid", 0);
+	p->pid = pid > 0 ? pid : 0;
+	/* Not process_set_state(): nothing changed, nothing to publish. */
+	p->state = process_state_from(process_int_get(o, "state", 0), p->pid);
+	p->start_time = (time_t)process_int_get(o, "start_time", 0);
+	p->stop_time = (time_t)process_int_get(o, "stop_time", 0);
+	process_ts_get(o, "start_mono", &p->start_mono);
+	process_ts_get(o, "spawn_mono", &pp->spawn_mono);
+	p->exitstatus = (int)process_int_get(o, "exitstatus", 0);
+	p->killed_by_signal = json_is_true(json_object_get(o,
+	    "killed_by_signal"));
+	process_str_get(o, "spawnerr", p->spawnerr, sizeof(p->spawnerr));
+	p->failure = (enum process_failure)process_int_get(o, "failure", 0);
+	process_str_get(o, "reason", p->reason, sizeof(p->reason));
+	p->backoff = (int)process_int_get(o, "backoff", 0);
+	p->restarts = (unsigned long)process_int_get(o, "restarts", 0);
+	p->health_failures = (unsigned long)process_int_get(o,
+	    "health_failures", 0);
+	p->stop_requested = json_is_true(json_object_get(o,
+	    "stop_requested"));
+	pp->exec_failed = json_is_true(json_object_get(o, "exec_failed"));
+	pp->spawned = json_is_true(json_object_get(o, "spawned")) ||
+	    p->pid > 0;
+	pp->restart_after_stop = json_is_true(json_object_get(o,
+	    "restart_after_stop"));
+	pp->crashes = (long)process_int_get(o, "crashes", 0);
+	pp->health_streak = (int)process_int_get(o, "health_streak", 0);
+	process_str_get(o, "why", pp->why, sizeof(pp->why));
+	pp->status_fd = reexec_take_fd(o, "status_fd");
+	p->stdin_fd = reexec_take_fd(o, "stdin_fd");
+	if (p->pid == 0 && p->state != PROCESS_STOPPED &&
+	    p->state != PROCESS_BACKOFF && p->state != PROCESS_EXITED &&
+	    p->state != PROCESS_FATAL)
+		p->state = PROCESS_STOPPED;
+	if ((out = json_object_get(o, "output")) != NULL && p->output != NULL)
+		(void)output_restore(p->output, out);
+	process_rearm(p, (long)process_int_get(o, "timer_ms", -1));
+	return 0;
+}
+
+int
+process_adopt(struct process *p, pid_t pid, const struct timespec *start_mono,
+    time_t start_time, int out_fd, int err_fd)
+{
+	struct process_priv *pp = process_priv(p);
+
+	if (pid <= 0 || process_is_running(p))
+		return -1;
+	p->pid = pid;
+	p->state = PROCESS_RUNNING;
+	p->start_time = start_time;
+	p->start_mono = *start_mono;
+	pp->spawn_mono = *start_mono;
+	pp->spawned = true;
+	snprintf(p->reason, sizeof(p->reason), "adopted after a reexec "
+	    "whose state was unreadable");
+	if (p->output != NULL && (out_fd != -1 || err_fd != -1))
+		(void)output_attach(p->output, out_fd, err_fd);
+	if (p->conf->health.kind != PROBE_NONE)
+		process_timer_set(p, (long)p->conf->health_interval * 1000);
+	log_warn("program %s: adopted as RUNNING (pid %d)", p->fullname,
+	    (int)pid);
+	return 0;
 }

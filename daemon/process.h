@@ -169,4 +169,20 @@ bool	process_should_restart(enum autorestart, bool expected);
 bool	process_exit_expected(const struct proc_conf *, bool by_signal,
 	    int code);
 
+/* ---- reexec (SPEC 13) ---- */
+
+#include <jansson.h>
+
+/* Everything this process is (state, pid, times, counters, the timer's
+ * time left, its fds and its output's) as a new JSON object. */
+json_t	*process_save(const struct process *);
+/* Take it back in a new image, for the same full name: no event is
+ * published, nothing is spawned or signalled. 0 or -1 (not an object). */
+int	process_restore(struct process *, const json_t *);
+/* The state was unreadable: take `pid` as RUNNING since start_mono,
+ * with its stdout/stderr read ends (-1 when unknown). 0 or -1. */
+int	process_adopt(struct process *, pid_t pid,
+	    const struct timespec *start_mono, time_t start_time, int out_fd,
+	    int err_fd);
+
 #endif

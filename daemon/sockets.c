@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "reexec.h"
 #include "sockets.h"
 #include "xmalloc.h"
 
@@ -58,10 +59,18 @@ struct sockets {
 	struct sockets_entry *head;
 };
 
+static struct sockets_entry *sockets_adopted;	/* reexec, until new */
+
 struct sockets *
 sockets_new(void)
 {
-	return xcalloc(1, sizeof(struct sockets));
+	struct sockets *s = xcalloc(1, sizeof(struct sockets));
+
+	/* A reexec'd image: the sockets the old one held, before the
+	 * first prepare would bind them again. */
+	s->head = sockets_adopted;
+	sockets_adopted = NULL;
+	return s;
 }
 
 static void
@@ -473,4 +482,72 @@ sockets_fd(const struct sockets *s, const struct sock_conf *sc)
 		return -1;
 	e = sockets_find(s, sc->spec);
 	return e != NULL ? e->fd : -1;
+}
+
+/* ---- reexec (SPEC 13): this room's state across an exec ---- */
+
+json_t *
+sockets_save(const struct sockets *s)
+{
+	const struct sockets_entry *e;
+	json_t *a, *o;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (e = s != NULL ? s->head : NULL; e != NULL; e = e->next) {
+		if (e->fd == -1)
+			continue;
+		o = json_pack("{s:s, s:s, s:i, s:i, s:i, s:s?, s:I, s:I}",
+		    "spec", e->spec, "program", e->program, "kind",
+		    (int)e->kind, "fd", reexec_keep_fd(e->fd), "backlog",
+		    e->backlog, "path", e->path, "dev", (json_int_t)e->dev,
+		    "ino", (json_int_t)e->ino);
+		if (json_array_append_new(a, o) == -1) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+void
+sockets_adopt(const char *spec, const char *program, int fd)
+{
+	struct sockets_entry *e = xcalloc(1, sizeof(*e));
+
+	e->spec = xstrdup(spec);
+	e->program = xstrdup(program != NULL ? program : "?");
+	e->fd = fd;
+	e->backlog = SOMAXCONN;
+	e->kind = SOCK_TCP;
+	e->next = sockets_adopted;
+	sockets_adopted = e;
+}
+
+void
+sockets_restore(const json_t *a)
+{
+	struct sockets_entry *e;
+	const json_t *o;
+	const char *spec, *program, *path;
+	size_t i;
+	int fd;
+
+	json_array_foreach(a, i, o) {
+		spec = json_string_value(json_object_get(o, "spec"));
+		program = json_string_value(json_object_get(o, "program"));
+		path = json_string_value(json_object_get(o, "path"));
+		if (spec == NULL || (fd = reexec_take_fd(o, "fd")) == -1)
+			continue;
+		sockets_adopt(spec, program, fd);
+		e = sockets_adopted;
+		e->kind = (enum sock_kind)json_integer_value(
+		    json_object_get(o, "kind"));
+		e->backlog = (int)json_integer_value(json_object_get(o,
+		    "backlog"));
+		if (path != NULL)
+			e->path = xstrdup(path);
+		e->dev = (dev_t)json_integer_value(json_object_get(o, "dev"));
+		e->ino = (ino_t)json_integer_value(json_object_get(o, "ino"));
+	}
 }

@@ -39,4 +39,17 @@ void	sockets_commit(struct sockets *, const struct config *cfg);
 /* The listening fd for a process's socket conf, -1 when none is held. */
 int	sockets_fd(const struct sockets *, const struct sock_conf *);
 
+/* ---- reexec (SPEC 13) ---- */
+
+#include <jansson.h>
+
+/* Every held socket (spec, fd handed over, the unix file it made) as a
+ * new JSON array. */
+json_t	*sockets_save(const struct sockets *);
+/* In the new image, before sockets_new(): the sockets of a saved array
+ * (or one found by reexec's /proc scan, sockets_adopt()) become the
+ * next sockets_new()'s, so that prepare keeps them instead of binding. */
+void	sockets_restore(const json_t *);
+void	sockets_adopt(const char *spec, const char *program, int fd);
+
 #endif

@@ -1642,3 +1642,85 @@ supervisor_ctx(const struct supervisor *sv)
 {
 	return &sv->ctx;
 }
+
+/* ---- reexec (SPEC 13): this room's state across an exec ---- */
+
+json_t *
+supervisor_save(struct supervisor *sv, char *err, size_t errlen)
+{
+	json_t *o, *procs, *socks;
+	size_t i;
+
+	/* Half-done work (an update stopping what it will start again, a
+	 * start waiting for a dependency) is not worth a format: wait. */
+	if (sv->shutting_down || sv->nret > 0 || sv->npend > 0 ||
+	    sv->nwaiting > 0 || sv->nstopq > 0) {
+		snprintf(err, errlen, "superd is busy (%s); try again when it "
+		    "is done", sv->shutting_down ? "shutting down" :
+		    "an update, or a start or stop waiting for dependencies");
+		return NULL;
+	}
+	procs = json_array();
+	socks = sockets_save(sv->socks);
+	o = json_object();
+	if (procs == NULL || socks == NULL || o == NULL)
+		goto oom;
+	for (i = 0; i < sv->nflat; i++)
+		if (json_array_append_new(procs, process_save(sv->flat[i])) ==
+		    -1)
+			goto oom;
+	if (json_object_set_new(o, "processes", procs) == -1) {
+		procs = NULL;
+		goto oom;
+	}
+	procs = NULL;
+	if (json_object_set_new(o, "sockets", socks) == -1) {
+		socks = NULL;
+		goto oom;
+	}
+	return o;
+oom:
+	json_decref(procs);
+	json_decref(socks);
+	json_decref(o);
+	snprintf(err, errlen, "out of memory");
+	return NULL;
+}
+
+/* The process of the registry called `name`, NULL when none. */
+struct process *
+supervisor_find_fullname(const struct supervisor *sv, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sv->nflat; i++)
+		if (strcmp(sv->flat[i]->fullname, name) == 0)
+			return sv->flat[i];
+	return NULL;
+}
+
+void
+supervisor_restore(struct supervisor *sv, const json_t *o)
+{
+	const json_t *procs = json_object_get(o, "processes"), *po;
+	struct process *p;
+	const char *name;
+	size_t i;
+
+	json_array_foreach(procs, i, po) {
+		name = json_string_value(json_object_get(po, "name"));
+		if (name == NULL)
+			continue;
+		if ((p = supervisor_find_fullname(sv, name)) == NULL) {
+			log_error("reexec: program %s (pid %d) is not in the "
+			    "config any more; left running, unsupervised",
+			    name, (int)json_integer_value(json_object_get(po,
+			    "pid")));
+			continue;
+		}
+		(void)process_restore(p, po);
+	}
+	/* A child that died during the exec: its SIGCHLD came while
+	 * nobody listened. */
+	supervisor_reap(sv);
+}

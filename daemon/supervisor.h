@@ -91,4 +91,19 @@ const char *supervisor_waiting_for(const struct supervisor *,
  * as the supervisor). */
 const struct process_ctx *supervisor_ctx(const struct supervisor *);
 
+/* ---- reexec (SPEC 13) ---- */
+
+#include <jansson.h>
+
+/* Every process (process_save) and the held sockets as a new JSON
+ * object; NULL with the reason in err when superd is in the middle of
+ * an update, a dependency wait or a shutdown. */
+json_t	*supervisor_save(struct supervisor *, char *err, size_t errlen);
+/* In a new image whose registry was built without spawning: every
+ * process of the state takes back its own by full name. */
+void	supervisor_restore(struct supervisor *, const json_t *);
+/* The process called `name` ("web:web_00"), NULL when none. */
+struct process *supervisor_find_fullname(const struct supervisor *,
+	    const char *name);
+
 #endif
