@@ -807,6 +807,13 @@ commands_reopen_render(struct commands_call *call, json_t *result)
 }
 
 static void
+commands_reexec_render(struct commands_call *call, json_t *result)
+{
+	commands_printf(call->ctx, "superd (pid %lld) re-executing %s\n",
+	    commands_int(result, "pid"), commands_str(result, "binary"));
+}
+
+static void
 commands_shutdown_render(struct commands_call *call, json_t *result)
 {
 	(void)call;
@@ -974,6 +981,15 @@ static const struct commands_entry commands_table[] = {
 	  .summary = "Stop every process and superd",
 	  .help = "Stop every process and superd itself.",
 	  .render = commands_shutdown_render },
+	{ .name = "reexec", .method = "daemon.reexec", .usage = "",
+	  .summary = "Re-execute superd's binary, keeping every process",
+	  .help = "Make superd execute its binary again from the path it was\n"
+	  "started from (a new version installed there is picked up), keeping\n"
+	  "its pid, every process, their logs and sockets. Nothing is\n"
+	  "restarted. Refused while the config on disk differs from the\n"
+	  "running one (run update first). Exit 1 when the new binary does\n"
+	  "not run (superd then goes on as it was).",
+	  .render = commands_reexec_render },
 	{ .name = "version", .method = "daemon.version", .usage = "",
 	  .summary = "Print the running superd's version",
 	  .help = "Print the version of the running superd.",

@@ -4,10 +4,10 @@
  * 1. daemon.reexec refuses when the config on disk differs from the live
  *    one (the new image loads the file: it must find the same programs)
  *    or when superd is busy (an update, a dependency wait, a shutdown).
- * 2. The binary at the start path runs as a child with --version. It is
- *    made with clone3() and no exit signal, so the SIGCHLD loop's
- *    waitpid(-1) never reaps it (that needs __WCLONE); its pidfd in the
- *    loop says when it exits, a deadline kills it. Only exit 0 goes on.
+ * 2. The binary at the start path runs with --version, under a child
+ *    that waits for it and writes its wait status to a pipe the loop
+ *    watches (the SIGCHLD loop reaps that child as an unknown pid); a
+ *    deadline kills both. Only exit 0 goes on.
  * 3. Each room saves itself into one JSON document; the fds it names
  *    lose CLOEXEC; the document goes into a memfd; the reply is sent;
  *    execv() of the start path with the original arguments and
@@ -30,10 +30,8 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <linux/sched.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -81,7 +79,7 @@ static size_t	 reexec_nfds;
 static struct {
 	bool	 busy;
 	pid_t	 pid;
-	int	 pidfd;
+	int	 status_fd;
 	struct event *ev;
 	struct event *deadline;
 	struct control_client *client;
@@ -363,15 +361,15 @@ reexec_check_end(void)
 		event_free(reexec_check.ev);
 	if (reexec_check.deadline != NULL)
 		event_free(reexec_check.deadline);
-	if (reexec_check.pidfd != -1)
-		close(reexec_check.pidfd);
+	if (reexec_check.status_fd != -1)
+		close(reexec_check.status_fd);
 	if (reexec_check.client != NULL) {
 		control_client_unhook(reexec_check.client, reexec_check.hook);
 		control_client_unref(reexec_check.client);
 	}
 	json_decref(reexec_check.id);
 	memset(&reexec_check, 0, sizeof(reexec_check));
-	reexec_check.pidfd = -1;
+	reexec_check.status_fd = -1;
 }
 
 /* The --version child is done (ok) or not (why says how). */
@@ -398,36 +396,36 @@ reexec_check_done(bool ok, const char *why)
 static void
 reexec_on_check_exit(evutil_socket_t fd, short what, void *arg)
 {
-	siginfo_t si;
 	char why[PATH_MAX + 128];
+	ssize_t n;
+	int st;
 
 	(void)fd;
 	(void)arg;
-	memset(&si, 0, sizeof(si));
 	if (what & EV_TIMEOUT) {
-		(void)kill(reexec_check.pid, SIGKILL);
-		(void)waitid(P_PID, (id_t)reexec_check.pid, &si,
-		    WEXITED | __WCLONE);
+		(void)kill(-reexec_check.pid, SIGKILL);
 		snprintf(why, sizeof(why), "%s --version did not exit within "
 		    "%d s", reexec_path, REEXEC_CHECK_MS / 1000);
 		reexec_check_done(false, why);
 		return;
 	}
-	if (waitid(P_PID, (id_t)reexec_check.pid, &si,
-	    WEXITED | WNOHANG | __WCLONE) == -1 || si.si_pid == 0)
-		return;	/* not yet */
-	if (si.si_code == CLD_EXITED && si.si_status == 0) {
+	n = read(reexec_check.status_fd, &st, sizeof(st));
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n != (ssize_t)sizeof(st))
+		snprintf(why, sizeof(why), "cannot run %s --version",
+		    reexec_path);
+	else if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
 		reexec_check_done(true, "");
 		return;
-	}
-	if (si.si_code == CLD_EXITED && si.si_status == 127)
+	} else if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
 		snprintf(why, sizeof(why), "cannot execute %s", reexec_path);
-	else if (si.si_code == CLD_EXITED)
+	else if (WIFEXITED(st))
 		snprintf(why, sizeof(why), "%s --version exited with status "
-		    "%d", reexec_path, si.si_status);
+		    "%d", reexec_path, WEXITSTATUS(st));
 	else
 		snprintf(why, sizeof(why), "%s --version was killed by "
-		    "signal %d", reexec_path, si.si_status);
+		    "signal %d", reexec_path, WTERMSIG(st));
 	reexec_check_done(false, why);
 }
 
@@ -449,44 +447,59 @@ reexec_on_client_gone(void *arg)
 	reexec_check.client = NULL;
 }
 
-/* Start `path --version` as a clone child with no exit signal. */
+/*
+ * Start `path --version` under a small child of ours that waits for it
+ * and writes its wait status to a pipe: the SIGCHLD loop reaps that
+ * child like any unknown pid, the status comes through the pipe.
+ */
 static int
 reexec_check_start(char *err, size_t errlen)
 {
-	struct clone_args ca;
-	int pidfd = -1, devnull;
-	long pid;
 	char *const args[] = { reexec_path, reexec_version_arg, NULL };
+	int p[2], devnull, st;
+	pid_t pid, g;
 
 	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "/dev/null: %s", strerror(errno));
 		return -1;
 	}
-	memset(&ca, 0, sizeof(ca));
-	ca.flags = CLONE_PIDFD;
-	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
-	ca.exit_signal = 0;
-	pid = syscall(SYS_clone3, &ca, sizeof(ca));
-	if (pid == -1) {
-		snprintf(err, errlen, "clone3: %s", strerror(errno));
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		close(devnull);
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
 		close(devnull);
 		return -1;
 	}
 	if (pid == 0) {
-		sigset_t all;
+		sigset_t none;
 
-		sigemptyset(&all);
-		(void)sigprocmask(SIG_SETMASK, &all, NULL);
-		(void)dup2(devnull, 0);
-		(void)dup2(devnull, 1);
-		(void)dup2(devnull, 2);
-		execv(reexec_path, args);
-		_exit(127);
+		sigemptyset(&none);
+		(void)sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGCHLD, SIG_DFL);
+		(void)setpgid(0, 0);
+		if ((g = fork()) == 0) {
+			(void)dup2(devnull, 0);
+			(void)dup2(devnull, 1);
+			(void)dup2(devnull, 2);
+			execv(reexec_path, args);
+			_exit(127);
+		}
+		if (g == -1)
+			_exit(1);
+		while (waitpid(g, &st, 0) == -1 && errno == EINTR)
+			;
+		_exit(write(p[1], &st, sizeof(st)) == (ssize_t)sizeof(st) ?
+		    0 : 1);
 	}
+	close(p[1]);
 	close(devnull);
-	(void)fcntl(pidfd, F_SETFD, FD_CLOEXEC);
-	reexec_check.pid = (pid_t)pid;
-	reexec_check.pidfd = pidfd;
+	reexec_check.pid = pid;
+	reexec_check.status_fd = p[0];
 	return 0;
 }
 
@@ -541,13 +554,13 @@ method_daemon_reexec(struct methods_call *call, json_t **result)
 		    strerror(errno));
 	if ((reexec_check.id = json_copy(call->id)) == NULL && call->id != NULL)
 		return methods_fail(call, RPC_INTERNAL_ERROR, "out of memory");
-	reexec_check.pidfd = -1;
+	reexec_check.status_fd = -1;
 	if (reexec_check_start(err, sizeof(err)) == -1) {
 		reexec_check_end();
 		return methods_fail(call, RPC_INTERNAL_ERROR, "%s", err);
 	}
 	reexec_check.busy = true;
-	reexec_check.ev = event_new(base, reexec_check.pidfd, EV_READ |
+	reexec_check.ev = event_new(base, reexec_check.status_fd, EV_READ |
 	    EV_PERSIST, reexec_on_check_exit, NULL);
 	reexec_check.deadline = evtimer_new(base, reexec_on_check_deadline,
 	    NULL);
