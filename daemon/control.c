@@ -105,6 +105,7 @@ struct control {
 	size_t	 nclients;
 	size_t	 max_clients;
 	time_t	 last_full_log;
+	struct timespec adopted_started;	/* reexec: the old start */
 };
 
 static void control_client_close(struct control_client *);
@@ -1220,6 +1221,8 @@ control_new(struct event_base *base, struct supervisor *sup,
 	ctl->env.socket = ctl->socket_path;
 	ctl->env.config_path = ctl->config_path;
 	control_now(&ctl->env.started);
+	if (ctl->adopted_started.tv_sec != 0)
+		ctl->env.started = ctl->adopted_started;
 	ctl->env.on_shutdown = opts->on_shutdown;
 	ctl->env.arg = opts->arg;
 	ctl->env.send_line = control_client_queue;
@@ -1285,6 +1288,7 @@ static struct {
 	bool	 bound;
 	dev_t	 dev;
 	ino_t	 ino;
+	struct timespec started;	/* superd's uptime goes on */
 } control_adopted;
 
 json_t *
@@ -1294,13 +1298,15 @@ control_save(struct control *ctl)
 		return json_null();
 	/* Clients are not saved: their fds close with the exec and they
 	 * reconnect; connects meanwhile wait in the backlog. */
-	return json_pack("{s:s, s:i, s:i, s:b, s:I, s:I}",
+	return json_pack("{s:s, s:i, s:i, s:b, s:I, s:I, s:[I,I]}",
 	    "socket", ctl->socket_path,
 	    "listen_fd", reexec_keep_fd(ctl->listen_fd),
 	    "lock_fd", reexec_keep_fd(ctl->lock_fd),
 	    "bound", ctl->bound,
 	    "dev", (json_int_t)ctl->sock_dev,
-	    "ino", (json_int_t)ctl->sock_ino);
+	    "ino", (json_int_t)ctl->sock_ino,
+	    "started", (json_int_t)ctl->env.started.tv_sec,
+	    (json_int_t)ctl->env.started.tv_nsec);
 }
 
 void
@@ -1327,6 +1333,10 @@ control_restore(const json_t *o)
 	    "dev"));
 	control_adopted.ino = (ino_t)json_integer_value(json_object_get(o,
 	    "ino"));
+	control_adopted.started.tv_sec = (time_t)json_integer_value(
+	    json_array_get(json_object_get(o, "started"), 0));
+	control_adopted.started.tv_nsec = (long)json_integer_value(
+	    json_array_get(json_object_get(o, "started"), 1));
 }
 
 /* 0 when the adopted socket is this one's (same path): taken over. */
@@ -1338,6 +1348,7 @@ control_take_adopted(struct control *ctl)
 	if (!control_adopted.set)
 		return -1;
 	if (strcmp(control_adopted.path, ctl->socket_path) == 0) {
+		ctl->adopted_started = control_adopted.started;
 		ctl->listen_fd = control_adopted.listen_fd;
 		ctl->lock_fd = control_adopted.lock_fd;
 		ctl->bound = control_adopted.bound;

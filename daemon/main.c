@@ -387,7 +387,12 @@ main(int argc, char *argv[])
 	copts.config_path = supervisor_config(m.sv)->path;
 	copts.on_shutdown = main_on_shutdown;
 	copts.arg = &m;
-	if ((ctl = control_new(m.base, m.sv, &copts)) == NULL) {
+	if ((ctl = control_new(m.base, m.sv, &copts)) == NULL &&
+	    state_fd != -1) {
+		/* Re-executed: the programs are ours; going away would
+		 * lose them. Without a control socket, TERM still works. */
+		log_error("reexec: carrying on without a control socket");
+	} else if (ctl == NULL) {
 		/* control_new() said why (another superd...). */
 		signals_free(sigs);
 		supervisor_free(m.sv);

@@ -31,6 +31,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <dirent.h>
 #include <errno.h>
@@ -819,6 +820,63 @@ reexec_orphan_listener(const struct reexec_orphan *o)
 	return -1;
 }
 
+/*
+ * The control socket and its lock among the inherited fds: the lock is
+ * the open file of `<socket>.lock` (our own flock on it would fail), the
+ * socket a listening unix socket bound to the path. Handed to control
+ * as if the state had named them.
+ */
+static void
+reexec_find_control(const struct config *cfg)
+{
+	const char *sock = cfg != NULL && cfg->socket != NULL ? cfg->socket :
+	    CONFIG_DEFAULT_SOCKET;
+	char lock[PATH_MAX], path[64], link[PATH_MAX];
+	struct sockaddr_un sun;
+	struct stat st;
+	socklen_t sl;
+	json_t *o;
+	int fd, lfd = -1, kfd = -1, on;
+	ssize_t n;
+
+	if (snprintf(lock, sizeof(lock), "%s.lock", sock) >= (int)sizeof(lock))
+		return;
+	for (fd = 3; fd < REEXEC_MAX_FDS && (lfd == -1 || kfd == -1); fd++) {
+		if (fcntl(fd, F_GETFD) == -1)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if ((n = readlink(path, link, sizeof(link) - 1)) <= 0)
+			continue;
+		link[n] = '\0';
+		if (kfd == -1 && strcmp(link, lock) == 0) {
+			kfd = fd;
+			continue;
+		}
+		if (lfd != -1 || strncmp(link, "socket:", 7) != 0)
+			continue;
+		memset(&sun, 0, sizeof(sun));
+		sl = sizeof(sun);
+		on = 0;
+		if (getsockname(fd, (struct sockaddr *)&sun, &sl) == 0 &&
+		    sun.sun_family == AF_UNIX &&
+		    strcmp(sun.sun_path, sock) == 0) {
+			sl = sizeof(on);
+			if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on,
+			    &sl) == 0 && on)
+				lfd = fd;
+		}
+	}
+	if (lfd == -1 || kfd == -1)
+		return;
+	if (lstat(sock, &st) == -1)
+		memset(&st, 0, sizeof(st));
+	o = json_pack("{s:s, s:i, s:i, s:b, s:I, s:I}", "socket", sock,
+	    "listen_fd", lfd, "lock_fd", kfd, "bound", 1, "dev",
+	    (json_int_t)st.st_dev, "ino", (json_int_t)st.st_ino);
+	control_restore(o);
+	json_decref(o);
+}
+
 void
 reexec_orphans_early(const struct config *cfg)
 {
@@ -856,6 +914,7 @@ reexec_orphans_early(const struct config *cfg)
 		reexec_orphans[reexec_norphans++] = o;
 	}
 	closedir(d);
+	reexec_find_control(cfg);
 	/* Held sockets: the listening socket a program's child holds. */
 	for (gi = 0; cfg != NULL && gi < cfg->ngroups; gi++) {
 		const struct group_conf *g = cfg->groups[gi];
