@@ -2180,6 +2180,14 @@ config_new_defaults(const char *path)
 	return cfg;
 }
 
+/* 127.0.0.0/8, ::1 or localhost. */
+static bool
+config_host_loopback(const char *h)
+{
+	return strncmp(h, "127.", 4) == 0 || strcmp(h, "::1") == 0 ||
+	    strcmp(h, "localhost") == 0;
+}
+
 /* Checks of [superd] and [inet_http_server] as a whole. */
 static void
 config_check_main(struct config_parser *p, const struct config *cfg)
@@ -2196,6 +2204,15 @@ config_check_main(struct config_parser *p, const struct config *cfg)
 		    config_section_get(s, "port") == NULL)
 			config_diag(p, s->file, s->line, false, "missing "
 			    "'port' in [%s]", s->name);
+		/* SPEC section 11: without a password only loopback
+		 * addresses are served; say so where it is written. */
+		if (s->kind == CONFIG_SEC_INET && cfg->inet_port != 0 &&
+		    cfg->inet_password == NULL && cfg->inet_host != NULL &&
+		    !config_host_loopback(cfg->inet_host) &&
+		    (kv = config_section_get(s, "port")) != NULL)
+			config_diag(p, s->file, kv->line, true, "[%s] has no "
+			    "password: it is served on loopback addresses "
+			    "only, not on %s", s->name, cfg->inet_host);
 		if (s->kind != CONFIG_SEC_MAIN || cfg->state_file == NULL ||
 		    (kv = config_section_get(s, "state_file")) == NULL)
 			continue;
