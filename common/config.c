@@ -304,18 +304,15 @@ struct config_proc_extra {
 	bool	 killasgroup_given;
 	bool	 has_command;
 	bool	 command_bad;	/* given, but its value had an error */
-	int	 line_of[8];	/* where some keys are, CONFIG_L_* */
+	int	 line_of[4];	/* where some keys are, CONFIG_L_* */
 };
 
 /* Keys whose line config_proc_finish() needs for its messages. */
 enum {
 	CONFIG_L_SOCKET_OWNER,
 	CONFIG_L_SOCKET_MODE,
-	CONFIG_L_SOCKET_BACKLOG,
-	CONFIG_L_EVENTS,
 	CONFIG_L_PRIORITY,
-	CONFIG_L_REDIRECT,
-	CONFIG_L_USER
+	CONFIG_L_REDIRECT
 };
 
 static void config_section_free(struct config_section *);
@@ -1428,9 +1425,9 @@ static void
 config_proc_note_line(struct config_proc_extra *e, const char *key,
     int line)
 {
-	static const char *const keys[] = {
-		"socket_owner", "socket_mode", "socket_backlog", "events",
-		"priority", "redirect_stderr", "user", NULL
+	static const char *const keys[] = {	/* as CONFIG_L_* */
+		"socket_owner", "socket_mode", "priority", "redirect_stderr",
+		NULL
 	};
 	size_t i;
 
