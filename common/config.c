@@ -201,8 +201,10 @@ static const struct config_key config_inet_keys[] = {
 static const struct config_key config_ctl_keys[] = {
 	{ "socket", CONFIG_V_PATH, CONFIG_OFF(ctl_socket), 0, 0, 0 },
 	{ "serverurl", CONFIG_V_SERVERURL, CONFIG_OFF(ctl_socket), 0, 0, 0 },
-	{ "username", CONFIG_V_IGNORED, 0, 0, 0, 0 },
-	{ "password", CONFIG_V_IGNORED, 0, 0, 0, 0 },
+	/* For supervisorctl's HTTP requests to superd; superctl is known
+	 * by its peer credentials and needs none. */
+	{ "username", CONFIG_V_SILENT, 0, 0, 0, 0 },
+	{ "password", CONFIG_V_SILENT, 0, 0, 0, 0 },
 	{ "prompt", CONFIG_V_SILENT, 0, 0, 0, 0 },
 	{ "history_file", CONFIG_V_SILENT, 0, 0, 0, 0 },
 	{ NULL, CONFIG_V_IGNORED, 0, 0, 0, 0 }
