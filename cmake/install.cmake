@@ -231,11 +231,10 @@ configure|abort-upgrade|abort-deconfigure|abort-remove)
 		systemctl --system daemon-reload >/dev/null 2>&1 || true
 		if systemctl --quiet is-active "$unit" >/dev/null 2>&1; then
 			# Running (an upgrade): restarting would restart every
-			# program it runs. UPGRADE HOOK: once superd can
-			# re-execute itself keeping its programs, run
-			# `superctl reexec` here instead of asking.
-			if [ -n "$2" ]; then
-				echo "superd: restart it to run the new version: systemctl restart superd"
+			# program it runs. superd re-executes the new binary
+			# instead, keeping its pid and programs (SPEC 13).
+			if [ -n "$2" ] && ! superctl reexec >/dev/null 2>&1; then
+				echo "superd: superctl reexec failed (superctl maintail says why); its programs run on under the old version. Restart it to run the new one: systemctl restart superd"
 			fi
 		elif command -v deb-systemd-invoke >/dev/null 2>&1; then
 			# Not running: a first install, or a reinstall after
