@@ -982,7 +982,7 @@ static const struct commands_entry commands_table[] = {
 	  .help = "Stop every process and superd itself.",
 	  .render = commands_shutdown_render },
 	{ .name = "reexec", .method = "daemon.reexec", .usage = "",
-	  .summary = "Re-execute superd's binary, keeping every process",
+	  .summary = "Re-execute superd, keeping processes",
 	  .help = "Make superd execute its binary again from the path it was\n"
 	  "started from (a new version installed there is picked up), keeping\n"
 	  "its pid, every process, their logs and sockets. Nothing is\n"
