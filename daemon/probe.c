@@ -33,6 +33,7 @@
 #include "fdio.h"
 #include "log.h"
 #include "probe.h"
+#include "reexec.h"
 #include "xmalloc.h"
 
 extern char **environ;
@@ -687,4 +688,43 @@ probe_notify_free(struct probe_notify *pn)
 		(void)unlink(pn->path);
 	free(pn->path);
 	free(pn);
+}
+
+/* ---- reexec (SPEC 13): a notify socket across an exec ---- */
+
+json_t *
+probe_notify_save(const struct probe_notify *pn)
+{
+	if (pn == NULL)
+		return json_null();
+	return json_pack("{s:i, s:s, s:b}", "fd", reexec_keep_fd(pn->fd),
+	    "path", pn->path, "ready", pn->ready);
+}
+
+struct probe_notify *
+probe_notify_restore(struct event_base *base, const json_t *o,
+    probe_notify_cb cb, void *arg)
+{
+	struct probe_notify *pn;
+	const char *path = json_string_value(json_object_get(o, "path"));
+	int fd;
+
+	if (path == NULL || (fd = reexec_take_fd(o, "fd")) == -1)
+		return NULL;
+	if ((pn = calloc(1, sizeof(*pn))) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	pn->cb = cb;
+	pn->arg = arg;
+	pn->fd = fd;
+	pn->path = xstrdup(path);
+	pn->ready = json_is_true(json_object_get(o, "ready"));
+	pn->ev = event_new(base, pn->fd, EV_READ | EV_PERSIST,
+	    probe_notify_on_read, pn);
+	if (pn->ev == NULL || event_add(pn->ev, NULL) == -1) {
+		probe_notify_free(pn);
+		return NULL;
+	}
+	return pn;
 }

@@ -72,4 +72,15 @@ void	probe_notify_reset(struct probe_notify *);
 /* Closes and unlinks; NULL is a no-op. */
 void	probe_notify_free(struct probe_notify *);
 
+/* ---- reexec (SPEC 13) ---- */
+
+#include <jansson.h>
+
+/* A notify socket (its fd handed over, its path) as a new JSON value
+ * (null for NULL), and the same socket again in a new image: the
+ * program's NOTIFY_SOCKET keeps naming it. NULL when it cannot be. */
+json_t	*probe_notify_save(const struct probe_notify *);
+struct probe_notify *probe_notify_restore(struct event_base *,
+	    const json_t *, probe_notify_cb cb, void *arg);
+
 #endif

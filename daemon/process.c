@@ -1280,6 +1280,12 @@ process_save(const struct process *p)
 	    "timer_ms", (json_int_t)reexec_timer_left(p->timer),
 	    "status_fd", reexec_keep_fd(pp->status_fd),
 	    "stdin_fd", reexec_keep_fd(p->stdin_fd));
+	if (o != NULL && pp->notify != NULL &&
+	    json_object_set_new(o, "notify", probe_notify_save(pp->notify)) ==
+	    -1) {
+		json_decref(o);
+		return NULL;
+	}
 	if (o != NULL && p->output != NULL &&
 	    json_object_set_new(o, "output", output_save(p->output)) == -1) {
 		json_decref(o);
@@ -1345,9 +1351,10 @@ process_rearm(struct process *p, long timer_ms)
 	if (p->state != PROCESS_STARTING)
 		return;
 	if (p->conf->ready.kind == PROBE_NOTIFY) {
-		/* Same path as before: the program's NOTIFY_SOCKET still
-		 * names it. */
-		if (process_notify_path(p, err, sizeof(err)) == NULL)
+		/* Handed over, the path the program's NOTIFY_SOCKET names;
+		 * else a new one, better than none. */
+		if (pp->notify == NULL &&
+		    process_notify_path(p, err, sizeof(err)) == NULL)
 			log_error("program %s: %s", p->fullname, err);
 	} else if (p->conf->ready.kind != PROBE_NONE)
 		process_poll_later(p);
@@ -1391,6 +1398,9 @@ process_restore(struct process *p, const json_t *o)
 	pp->health_streak = (int)process_int_get(o, "health_streak", 0);
 	process_str_get(o, "why", pp->why, sizeof(pp->why));
 	pp->status_fd = reexec_take_fd(o, "status_fd");
+	if (json_is_object(json_object_get(o, "notify")) && p->base != NULL)
+		pp->notify = probe_notify_restore(p->base, json_object_get(o,
+		    "notify"), process_on_notify, p);
 	p->stdin_fd = reexec_take_fd(o, "stdin_fd");
 	if (p->pid == 0 && p->state != PROCESS_STOPPED &&
 	    p->state != PROCESS_BACKOFF && p->state != PROCESS_EXITED &&

@@ -242,6 +242,43 @@ def test_reexec_picks_up_the_new_binary(sb):
     check({n: after[n]["pid"] for n in pids} == pids, "pids changed: %r" % after)
 
 
+NOTIFIER = """import os, socket, sys, time
+flag = sys.argv[1]
+while not os.path.exists(flag):
+    time.sleep(0.02)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(b"READY=1", os.environ["NOTIFY_SOCKET"])
+time.sleep(1000)
+"""
+
+
+def test_reexec_while_starting_keeps_timers_and_notify_socket(sb):
+    """A process in STARTING keeps what it waits for: the startsecs timer
+    goes on with the time that was left (not a fresh one), and a
+    ready=notify program's NOTIFY_SOCKET still reaches superd."""
+    flag = sb.path("go")
+    sb.write("notifier.py", NOTIFIER)
+    sb.config(program("slow", "sleep 1000", startsecs=4),
+              program("notif", "%s %s %s" % (PY, sb.path("notifier.py"), flag),
+                      ready="notify", ready_timeout=60))
+    sb.start()
+    slow, _ = sb.wait_state("slow", "STARTING")
+    started = time.monotonic()
+    notif, _ = sb.wait_state("notif", "STARTING")
+    wait_until(lambda: time.monotonic() - started > 2.0, 5, "2 s of startsecs")
+    reexec(sb)
+    after = snapshot(sb)
+    check(after["slow"]["state"] == "STARTING", "slow: %s" % after["slow"]["state"])
+    sb.wait_state("slow", "RUNNING", timeout=8)
+    took = time.monotonic() - started
+    check(took < 5.5, "startsecs=4 was restarted by the reexec: RUNNING after %.1f s" % took)
+    check(snapshot(sb)["slow"]["pid"] == slow["pid"], "slow was restarted")
+    with open(flag, "w"):
+        pass
+    p, _ = sb.wait_state("notif", "RUNNING", timeout=10)
+    check(p["pid"] == notif["pid"], "notif was restarted")
+
+
 def test_failing_reexec_keeps_everything_running(sb):
     port, log = setup(sb)
     exe = sb.path("bin", "superd")
