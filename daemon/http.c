@@ -69,6 +69,7 @@ struct http_request {
 	char	*auth;
 	size_t	 nauth;
 	struct evbuffer *body;
+	struct evbuffer *in;	/* what the parser has yet to see */
 	bool	 started;	/* some bytes of a request arrived */
 	bool	 complete;
 	bool	 busy;		/* dispatched, answer not complete */
@@ -601,7 +602,13 @@ http_conn_process(struct http_request *r)
 	if (r->in_read)
 		return;
 	r->in_read = true;
-	in = bufferevent_get_input(r->bev);
+	in = r->in;
+	/* The bufferevent's input cannot be prepended to (the handed-over
+	 * bytes), so the parser reads from its own buffer. While a request
+	 * is answered, bytes stay in the bufferevent, whose read watermark
+	 * then stops reading. */
+	if (!r->busy)
+		evbuffer_add_buffer(in, bufferevent_get_input(r->bev));
 	while (r->alive && !r->busy && !r->closing &&
 	    (len = evbuffer_get_length(in)) > 0) {
 		if (len > 64 * 1024)
@@ -758,6 +765,7 @@ http_conn_close(struct http_request *r)
 	event_free(r->kick);
 	bufferevent_free(r->bev);
 	evbuffer_free(r->body);
+	evbuffer_free(r->in);
 	free(r->url);
 	free(r->auth);
 	r->url = NULL;
@@ -793,8 +801,9 @@ http_conn_new(struct http *srv, int fd, enum http_kind kind, int role,
 	r->timer = evtimer_new(srv->base, http_conn_on_timer, r);
 	r->kick = event_new(srv->base, -1, 0, http_conn_on_kick, r);
 	r->body = evbuffer_new();
+	r->in = evbuffer_new();
 	if (r->bev == NULL || r->timer == NULL || r->kick == NULL ||
-	    r->body == NULL) {
+	    r->body == NULL || r->in == NULL) {
 		log_error("http: out of memory for a connection");
 		if (r->bev != NULL)
 			bufferevent_free(r->bev);
@@ -806,6 +815,8 @@ http_conn_new(struct http *srv, int fd, enum http_kind kind, int role,
 			event_free(r->kick);
 		if (r->body != NULL)
 			evbuffer_free(r->body);
+		if (r->in != NULL)
+			evbuffer_free(r->in);
 		free(r);
 		return NULL;
 	}
@@ -837,7 +848,7 @@ http_adopt_unix(void *arg, int fd, int role, pid_t pid, const void *pre,
 	if ((r = http_conn_new(srv, fd, HTTP_UNIX, role, pid)) == NULL)
 		return;
 	if (prelen > 0) {
-		evbuffer_add(bufferevent_get_input(r->bev), pre, prelen);
+		evbuffer_add(r->in, pre, prelen);
 		http_conn_process(r);
 	}
 }

@@ -490,6 +490,48 @@ rpcsrv_running_state(enum process_state s)
 }
 
 /*
+ * supervisord checks the command before spawning (get_execv_args):
+ * NO_FILE "can't find command 'X'" when it is not there (searched in
+ * PATH without a '/'), NOT_EXECUTABLE "command at 'X' is not
+ * executable" when it cannot run. Only stat()s: nothing blocks.
+ */
+static int
+rpcsrv_check_command(struct rpcsrv_call *c, const struct proc_conf *pc)
+{
+	const char *prog = pc->argv != NULL ? pc->argv[0] : NULL;
+	const char *path, *e;
+	char buf[4096];
+	struct stat st;
+	bool found = false;
+
+	if (prog == NULL || prog[0] == '\0')
+		return 0;
+	if (strchr(prog, '/') != NULL) {
+		snprintf(buf, sizeof(buf), "%s", prog);
+		found = stat(buf, &st) == 0;
+	} else {
+		path = getenv("PATH");
+		if (path == NULL)
+			path = "/usr/bin:/bin";
+		for (; !found && *path != '\0'; path = *e != '\0' ? e + 1 : e) {
+			e = strchr(path, ':');
+			if (e == NULL)
+				e = path + strlen(path);
+			snprintf(buf, sizeof(buf), "%.*s/%s", (int)(e - path),
+			    path, prog);
+			found = stat(buf, &st) == 0;
+		}
+	}
+	if (!found)
+		return rpcsrv_fault(c, XMLRPC_NO_FILE, "NO_FILE: can't find "
+		    "command '%s'", prog);
+	if (S_ISDIR(st.st_mode) || access(buf, X_OK) == -1)
+		return rpcsrv_fault(c, XMLRPC_NOT_EXECUTABLE, "NOT_EXECUTABLE: "
+		    "command at '%s' is not executable", buf);
+	return 0;
+}
+
+/*
  * startProcess's immediate part for one process: 0 started (and
  * *settled when it need not be waited for), or -1 with the fault.
  */
@@ -500,6 +542,8 @@ rpcsrv_start_one(struct rpcsrv_call *c, struct process *p, const char *spec,
 	int rc;
 
 	*settled = true;
+	if (rpcsrv_check_command(c, p->conf) == -1)
+		return -1;
 	if (rpcsrv_running_state(p->state))
 		return rpcsrv_fault_named(c, XMLRPC_ALREADY_STARTED, spec);
 	if (p->state == PROCESS_UNKNOWN)
@@ -510,6 +554,8 @@ rpcsrv_start_one(struct rpcsrv_call *c, struct process *p, const char *spec,
 		return rpcsrv_fault_named(c, XMLRPC_SHUTDOWN_STATE, NULL);
 	if (rc == RPC_ALREADY_STARTED)
 		return rpcsrv_fault_named(c, XMLRPC_ALREADY_STARTED, spec);
+	if (rc == RPC_SPAWN_ERROR)
+		return rpcsrv_fault_named(c, XMLRPC_SPAWN_ERROR, spec);
 	if (rc != 0)
 		return rpcsrv_fault(c, XMLRPC_FAILED, "FAILED: %s", spec);
 	if (p->spawnerr[0] != '\0' && !process_is_running(p)) {
