@@ -192,7 +192,7 @@ rpcsrv_namespec(struct rpcsrv_call *c, const char *spec, char *group,
 	if (pname == NULL)
 		return 0;
 	*p = rpcsrv_find(c->sup, group, pname);
-	if (*p == NULL && colon != NULL)
+	if (*p == NULL)
 		return rpcsrv_fault_named(c, XMLRPC_BAD_NAME, spec);
 	return 0;
 }
