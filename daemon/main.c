@@ -76,6 +76,30 @@ main_load(const char *path, int flags)
 	return cfg;
 }
 
+/* One value on one line: a command written over continuation lines
+ * keeps its newlines, shown as \n; other control bytes as \t, \r or
+ * \xHH, and a backslash doubled so the line reads back unambiguously. */
+static void
+main_print_escaped(FILE *f, const char *s)
+{
+	const unsigned char *c;
+
+	for (c = (const unsigned char *)s; *c != '\0'; c++) {
+		if (*c == '\n')
+			fputs("\\n", f);
+		else if (*c == '\t')
+			fputs("\\t", f);
+		else if (*c == '\r')
+			fputs("\\r", f);
+		else if (*c == '\\')
+			fputs("\\\\", f);
+		else if (*c < 0x20 || *c == 0x7f)
+			fprintf(f, "\\x%02x", *c);
+		else
+			fputc(*c, f);
+	}
+}
+
 /* -t: one line per process, FULLNAME COMMAND. */
 static int
 main_check(const char *path, int flags)
@@ -91,8 +115,9 @@ main_check(const char *path, int flags)
 			const struct proc_conf *pc = cfg->groups[i]->procs[j];
 
 			fn = process_make_fullname(cfg->groups[i], pc);
-			printf("%s %s\n", fn != NULL ? fn : pc->name,
-			    pc->command);
+			printf("%s ", fn != NULL ? fn : pc->name);
+			main_print_escaped(stdout, pc->command);
+			putchar('\n');
 			free(fn);
 		}
 	}
@@ -262,6 +287,8 @@ main(int argc, char *argv[])
 	char *pidfile = NULL;
 
 	log_init(LOG_LEVEL_INFO);
+	/* superctl maintail reads what superd logged (daemon.tail). */
+	log_ring_enable();
 	while ((ch = getopt_long(argc, argv, "c:ndtl:hv", longopts, NULL))
 	    != -1) {
 		switch (ch) {
@@ -390,6 +417,7 @@ main(int argc, char *argv[])
 	supervisor_autostart(m.sv);
 	notify_send("READY=1");
 	(void)notify_watchdog_start(m.base);
+	(void)notify_status_start(m.base, m.sv);
 	if (ready_fd != -1) {
 		if (write(ready_fd, "1", 1) != 1)
 			log_syserr("cannot tell the parent we are up");
