@@ -447,8 +447,12 @@ http_on_message_begin(http_parser *p)
 {
 	struct http_request *r = p->data;
 
+	struct timeval tv = { HTTP_REQUEST_SECS, 0 };
+
+	/* The whole request must arrive within HTTP_REQUEST_SECS of its
+	 * first byte, however slowly it trickles in. */
 	r->started = true;
-	http_conn_arm(r);
+	evtimer_add(r->timer, &tv);
 	return 0;
 }
 
