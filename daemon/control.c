@@ -78,6 +78,7 @@ struct control_client {
 	struct timespec last_active;
 	TAILQ_HEAD(, control_hook) hooks;
 	size_t	 nhooks;
+	bool	 sniffed;	/* the first byte decided the protocol */
 };
 
 TAILQ_HEAD(control_clients, control_client);
@@ -106,6 +107,8 @@ struct control {
 	size_t	 max_clients;
 	time_t	 last_full_log;
 	struct timespec adopted_started;	/* reexec: the old start */
+	void	(*on_http)(void *, int, int, pid_t, const void *, size_t);
+	void	*http_arg;
 };
 
 static void control_client_close(struct control_client *);
@@ -753,7 +756,8 @@ control_client_close(struct control_client *c)
 	event_del(c->ev_read);
 	event_del(c->ev_write);
 	evtimer_del(c->ev_timer);
-	close(c->fd);
+	if (c->fd != -1)
+		close(c->fd);
 	c->fd = -1;
 	TAILQ_REMOVE(&ctl->clients, c, entry);
 	ctl->nclients--;
@@ -1092,6 +1096,42 @@ control_client_hung_up(struct control_client *c)
 	    (pfd.revents & (POLLHUP | POLLERR)) != 0;
 }
 
+/*
+ * The first byte decides: '{' or '[' (or blank space before them) is
+ * JSON-RPC; a letter starts an HTTP request line ("GET ", "POST "), and
+ * the connection goes to http.c with what was read so far. Returns
+ * true when the client was handed over (and is closed here).
+ */
+static bool
+control_client_sniff(struct control_client *c)
+{
+	struct control *ctl = c->ctl;
+	unsigned char *first;
+	size_t len;
+	void *pre;
+	int fd;
+
+	if (c->sniffed || (len = evbuffer_get_length(c->in)) == 0)
+		return false;
+	first = evbuffer_pullup(c->in, 1);
+	if (first == NULL || first[0] < 'A' || first[0] > 'Z') {
+		c->sniffed = true;
+		return false;
+	}
+	c->sniffed = true;
+	if (ctl->on_http == NULL || (pre = malloc(len)) == NULL) {
+		control_client_close(c);
+		return true;
+	}
+	evbuffer_remove(c->in, pre, len);
+	fd = c->fd;
+	c->fd = -1;		/* control_client_close() leaves it open */
+	control_client_close(c);
+	ctl->on_http(ctl->http_arg, fd, (int)c->role, c->pid, pre, len);
+	free(pre);
+	return true;
+}
+
 static void
 control_client_on_read(evutil_socket_t fd, short what, void *arg)
 {
@@ -1114,6 +1154,10 @@ control_client_on_read(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	control_client_ref(c);
+	if (n > 0 && control_client_sniff(c)) {
+		control_client_unref(c);
+		return;
+	}
 	if (n == 0) {
 		c->eof = true;
 		event_del(c->ev_read);
@@ -1225,6 +1269,8 @@ control_new(struct event_base *base, struct supervisor *sup,
 		ctl->env.started = ctl->adopted_started;
 	ctl->env.on_shutdown = opts->on_shutdown;
 	ctl->env.arg = opts->arg;
+	ctl->on_http = opts->on_http;
+	ctl->http_arg = opts->http_arg;
 	ctl->env.send_line = control_client_queue;
 	log_info("control: listening on %s", ctl->socket_path);
 	return ctl;

@@ -6,6 +6,8 @@
 #ifndef SUPERD_CONTROL_H
 #define SUPERD_CONTROL_H
 
+#include <sys/types.h>
+
 #include <stdbool.h>
 #include <time.h>
 
@@ -26,6 +28,12 @@ struct control_opts {
 	 * control synchronously. */
 	void	(*on_shutdown)(void *arg);
 	void	*arg;
+	/* A connection whose first byte starts an HTTP method (not '{' or
+	 * '[') is handed over here with the bytes already read; the fd is
+	 * taken over. NULL: such connections are closed. */
+	void	(*on_http)(void *http_arg, int fd, int role, pid_t pid,
+		    const void *pre, size_t prelen);
+	void	*http_arg;
 };
 
 /* Take the lock (`<socket>.lock`), bind and listen. NULL after logging

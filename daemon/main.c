@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "control.h"
+#include "http.h"
 #include "log.h"
 #include "notify.h"
 #include "process.h"
@@ -278,6 +279,8 @@ main(int argc, char *argv[])
 	struct main_ctx m;
 	struct control_opts copts;
 	struct control *ctl;
+	struct http_opts hopts;
+	struct http *http;
 	struct signals *sigs;
 	struct event_config *ecfg;
 	struct config *cfg;
@@ -378,6 +381,30 @@ main(int argc, char *argv[])
 	if ((sigs = signals_new(m.base, m.sv, main_on_shutdown, &m)) == NULL)
 		fatalx("cannot install signal handlers");
 
+	/* supervisord's HTTP face: the socket's HTTP connections and
+	 * [inet_http_server] (SPEC section 11). */
+	memset(&hopts, 0, sizeof(hopts));
+	hopts.sup = m.sv;
+	hopts.socket = supervisor_config(m.sv)->socket != NULL ?
+	    supervisor_config(m.sv)->socket : CONFIG_DEFAULT_SOCKET;
+	hopts.config_path = supervisor_config(m.sv)->path;
+	hopts.unix_username = supervisor_config(m.sv)->username;
+	hopts.unix_password = supervisor_config(m.sv)->password;
+	hopts.inet_host = supervisor_config(m.sv)->inet_host;
+	hopts.inet_port = supervisor_config(m.sv)->inet_port;
+	hopts.inet_username = supervisor_config(m.sv)->inet_username;
+	hopts.inet_password = supervisor_config(m.sv)->inet_password;
+	hopts.on_shutdown = main_on_shutdown;
+	hopts.arg = &m;
+	if ((http = http_new(m.base, &hopts)) == NULL && state_fd != -1)
+		log_error("reexec: carrying on without the HTTP listener");
+	else if (http == NULL) {
+		signals_free(sigs);
+		supervisor_free(m.sv);
+		event_base_free(m.base);
+		return 1;
+	}
+
 	memset(&copts, 0, sizeof(copts));
 	copts.socket = supervisor_config(m.sv)->socket != NULL ?
 	    supervisor_config(m.sv)->socket : CONFIG_DEFAULT_SOCKET;
@@ -387,6 +414,8 @@ main(int argc, char *argv[])
 	copts.config_path = supervisor_config(m.sv)->path;
 	copts.on_shutdown = main_on_shutdown;
 	copts.arg = &m;
+	copts.on_http = http != NULL ? http_adopt_unix : NULL;
+	copts.http_arg = http;
 	if ((ctl = control_new(m.base, m.sv, &copts)) == NULL &&
 	    state_fd != -1) {
 		/* Re-executed: the programs are ours; going away would
@@ -394,6 +423,7 @@ main(int argc, char *argv[])
 		log_error("reexec: carrying on without a control socket");
 	} else if (ctl == NULL) {
 		/* control_new() said why (another superd...). */
+		http_free(http);
 		signals_free(sigs);
 		supervisor_free(m.sv);
 		event_base_free(m.base);
@@ -408,7 +438,7 @@ main(int argc, char *argv[])
 		else
 			pidfile_written = true;
 	}
-	reexec_attach(m.sv, ctl);
+	reexec_attach(m.sv, ctl, http);
 	if (state_fd != -1) {
 		log_info("superd %s re-executed (pid %d)", SUPERD_VERSION,
 		    (int)getpid());
@@ -437,6 +467,7 @@ main(int argc, char *argv[])
 
 	log_info("superd exiting");
 	control_free(ctl);
+	http_free(http);
 	signals_free(sigs);
 	supervisor_free(m.sv);
 	notify_free();

@@ -50,6 +50,7 @@
 #define METHODS_INTERNAL
 #include "config.h"
 #include "control.h"
+#include "http.h"
 #include "log.h"
 #include "methods.h"
 #include "notify.h"
@@ -72,6 +73,7 @@ static char	 reexec_flag[] = REEXEC_FLAG;
 static char	 reexec_version_arg[] = "--version";
 static struct supervisor *reexec_sv;
 static struct control *reexec_ctl;
+static struct http *reexec_http;
 
 static int	*reexec_fds;		/* handed over by the next exec */
 static size_t	 reexec_nfds;
@@ -224,10 +226,11 @@ reexec_init(int argc, char *const argv[])
 }
 
 void
-reexec_attach(struct supervisor *sv, struct control *ctl)
+reexec_attach(struct supervisor *sv, struct control *ctl, struct http *http)
 {
 	reexec_sv = sv;
 	reexec_ctl = ctl;
+	reexec_http = http;
 }
 
 /* ---- the old image: save and exec ---- */
@@ -255,13 +258,14 @@ reexec_save(char *err, size_t errlen)
 	reexec_nfds = 0;
 	if ((sv = supervisor_save(reexec_sv, err, errlen)) == NULL)
 		return NULL;
-	doc = json_pack("{s:s, s:i, s:s, s:I, s:o, s:o}",
+	doc = json_pack("{s:s, s:i, s:s, s:I, s:o, s:o, s:o}",
 	    "format", REEXEC_FORMAT,
 	    "version", REEXEC_VERSION,
 	    "superd_version", SUPERD_VERSION,
 	    "pid", (json_int_t)getpid(),
 	    "supervisor", sv,
-	    "control", control_save(reexec_ctl));
+	    "control", control_save(reexec_ctl),
+	    "http", http_save(reexec_http));
 	if (doc == NULL)
 		snprintf(err, errlen, "out of memory");
 	return doc;
@@ -643,6 +647,7 @@ reexec_restore_early(const json_t *doc)
 
 	sockets_restore(json_object_get(sv, "sockets"));
 	control_restore(json_object_get(doc, "control"));
+	http_restore(json_object_get(doc, "http"));
 }
 
 void

@@ -19,6 +19,7 @@
 
 struct control;
 struct event;
+struct http;
 struct supervisor;
 
 /* The document's "format" and "version": a new image refuses others. */
@@ -31,7 +32,7 @@ struct supervisor;
  * binary's path (/proc/self/exe) and the arguments to exec it with. */
 void	reexec_init(int argc, char *const argv[]);
 /* The loop's objects daemon.reexec needs, once they exist. */
-void	reexec_attach(struct supervisor *, struct control *);
+void	reexec_attach(struct supervisor *, struct control *, struct http *);
 
 /* ---- the new image ---- */
 

@@ -1,0 +1,228 @@
+"""Differential tests: Debian's supervisorctl against supervisord and
+against superd, with the same supervisord-format config and the same
+commands; outputs (pids, times, paths normalised) and exit codes must be
+identical (SPEC.md section 11, issue 12).
+
+Skipped when supervisord/supervisorctl are not installed.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import check, wait_until  # noqa: E402
+
+SV = shutil.which("supervisord")
+CTL = shutil.which("supervisorctl")
+
+PROGRAMS = """
+[program:web]
+command=/bin/sh -c 'echo web up; exec sleep 1000'
+startsecs=1
+
+[program:worker]
+command=/bin/sleep 1000
+numprocs=2
+process_name=%(program_name)s_%(process_num)02d
+startsecs=0
+
+[program:bad]
+command=/bin/false
+startretries=0
+
+[program:manual]
+command=/bin/sleep 1000
+autostart=false
+startsecs=0
+
+[program:nofile]
+command=/usr/bin/superd-test-nope
+autostart=false
+
+[program:printer]
+command=/bin/sh -c 'echo line one; echo line two; echo to stderr >&2; exec sleep 1000'
+startsecs=0
+"""
+
+
+def conf_text(d, extra=""):
+    return """[unix_http_server]
+file=%(d)s/s.sock
+
+[supervisord]
+logfile=%(d)s/daemon.log
+pidfile=%(d)s/daemon.pid
+childlogdir=%(d)s/logs
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://%(d)s/s.sock
+""" % {"d": d} + PROGRAMS + extra
+
+
+class Side:
+    """One daemon (supervisord or superd) with its own dir and conf."""
+
+    def __init__(self, sb, name):
+        self.sb = sb
+        self.name = name
+        self.dir = sb.path(name)
+        os.makedirs(os.path.join(self.dir, "logs"))
+        self.conf = os.path.join(self.dir, "d.conf")
+        self.write_conf()
+
+    def write_conf(self, extra=""):
+        with open(self.conf, "w") as f:
+            f.write(conf_text(self.dir, extra))
+
+    def start(self):
+        if self.name == "sv":
+            args = [SV, "-n", "-c", self.conf]
+        else:
+            args = [os.path.join(harness.BIN, "superd"), "-c", self.conf]
+        out = os.path.join(self.dir, "out")
+        with open(out, "wb") as o:
+            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=o,
+                                    stderr=subprocess.STDOUT, cwd=self.dir,
+                                    env=self.sb.env(), start_new_session=True)
+        proc.out_path = proc.err_path = out
+        self.sb.daemons.append(proc)
+        self.proc = proc
+        self.sb.wait_socket(proc, os.path.join(self.dir, "s.sock"))
+
+    def ctl(self, *args, timeout=30):
+        r = subprocess.run([CTL, "-c", self.conf] + list(args), capture_output=True,
+                           text=True, cwd=self.dir, env=self.sb.env(), timeout=timeout,
+                           stdin=subprocess.DEVNULL)
+        return r.returncode, normalise(r.stdout + r.stderr, self.dir)
+
+
+def normalise(text, d):
+    text = text.replace(d, "DIR")
+    text = re.sub(r"pid \d+, uptime \d+:\d\d:\d\d", "pid N, uptime T", text)
+    text = re.sub(r"[A-Z][a-z][a-z] \d\d \d\d:\d\d [AP]M", "DATE", text)
+    text = re.sub(r"(?m)^\d+$", "N", text)
+    return text
+
+
+def pair(sb):
+    if SV is None or CTL is None:
+        harness.skip("supervisord/supervisorctl not installed")
+    sides = [Side(sb, "sv"), Side(sb, "sd")]
+    for s in sides:
+        s.start()
+    want = {"bad": "FATAL", "web": "RUNNING", "worker:worker_00": "RUNNING",
+            "worker:worker_01": "RUNNING", "printer": "RUNNING"}
+    for s in sides:
+        def settled(s=s):
+            _, out = s.ctl("status")
+            states = dict(line.split()[:2] for line in out.splitlines() if line.strip())
+            return all(states.get(k) == v for k, v in want.items())
+        wait_until(settled, 15, "%s to settle" % s.name, interval=0.2)
+    return sides
+
+
+def same(sides, *args):
+    a = sides[0].ctl(*args)
+    b = sides[1].ctl(*args)
+    check(a == b, "supervisorctl %s differs:\nsupervisord: %r\nsuperd:      %r"
+          % (" ".join(args), a, b))
+    return a
+
+
+def test_status_start_stop(sb):
+    sides = pair(sb)
+    rc, out = same(sides, "status")
+    check(rc == 3 and "FATAL" in out, out)
+    same(sides, "status", "web")
+    same(sides, "status", "nosuch")
+    same(sides, "status", "worker:*")
+    same(sides, "stop", "web")
+    same(sides, "stop", "web")
+    same(sides, "start", "web")
+    same(sides, "start", "web")
+    same(sides, "restart", "worker:*")
+    same(sides, "stop", "worker")
+    same(sides, "start", "worker:*")
+    same(sides, "start", "bad")
+    same(sides, "start", "nofile")
+    same(sides, "start", "nosuch")
+    same(sides, "stop", "nosuch")
+    same(sides, "start", "manual")
+    same(sides, "stop", "manual")
+    same(sides, "pid", "web")
+    same(sides, "pid", "manual")
+    same(sides, "pid")
+    same(sides, "avail")
+    same(sides, "status")
+
+
+def test_signal_clear_tail(sb):
+    sides = pair(sb)
+    same(sides, "signal", "HUP", "worker:*")
+    same(sides, "signal", "USR1", "manual")
+    same(sides, "signal", "NOPE", "web")
+    same(sides, "signal", "HUP", "nosuch")
+    same(sides, "tail", "printer")
+    same(sides, "tail", "printer", "stderr")
+    same(sides, "tail", "-5", "printer")
+    same(sides, "tail", "nosuch")
+    same(sides, "clear", "printer")
+    same(sides, "tail", "printer")
+    for s in sides:
+        rc, out = s.ctl("maintail")
+        check(rc == 0 and out.strip(), "%s maintail: %r" % (s.name, out))
+
+
+def test_tail_follow(sb):
+    sides = pair(sb)
+    outs = []
+    for s in sides:
+        p = subprocess.Popen([CTL, "-c", s.conf, "tail", "-f", "printer"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             env=sb.env(), start_new_session=True)
+        sb.helpers.append(p)
+        lines = []
+        deadline = time.monotonic() + 10
+        while len(lines) < 3 and time.monotonic() < deadline:
+            line = p.stdout.readline()
+            if not line:
+                break
+            lines.append(line.decode())
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+        outs.append(lines)
+    check(outs[0] == outs[1], "tail -f differs: %r vs %r" % tuple(outs))
+    check(any("line two" in x for x in outs[1]), outs[1])
+
+
+def test_reread_update(sb):
+    sides = pair(sb)
+    same(sides, "reread")
+    extra = "\n[program:extra]\ncommand=/bin/sleep 1000\nstartsecs=0\n"
+    for s in sides:
+        s.write_conf(extra)
+    same(sides, "reread")
+    same(sides, "update")
+    for s in sides:
+        wait_until(lambda s=s: "RUNNING" in s.ctl("status", "extra")[1], 10,
+                   "extra running")
+    same(sides, "status", "extra")
+    for s in sides:
+        s.write_conf("")
+    same(sides, "reread")
+    same(sides, "update")
+    same(sides, "status", "extra")
+
+
+if __name__ == "__main__":
+    harness.main(globals())
