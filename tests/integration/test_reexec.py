@@ -279,6 +279,42 @@ def test_reexec_while_starting_keeps_timers_and_notify_socket(sb):
     check(p["pid"] == notif["pid"], "notif was restarted")
 
 
+def test_reexec_keeps_the_inet_http_listener(sb):
+    """[inet_http_server] is handed over like the control socket: a
+    client connecting in a loop is never refused."""
+    port = free_port()
+    setup(sb, harness.section("inet_http_server", port="127.0.0.1:%d" % port))
+    sb.start()
+    sb.wait_running("counter", "server")
+    counts = {"ok": 0, "refused": 0, "other": []}
+    stop = []
+
+    def loop():
+        while not stop:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=5):
+                    counts["ok"] += 1
+            except ConnectionRefusedError:
+                counts["refused"] += 1
+            except OSError as e:
+                counts["other"].append(str(e))
+            time.sleep(0.001)
+    t = threading.Thread(target=loop, daemon=True)
+    t.start()
+    wait_until(lambda: counts["ok"] > 20, 10, "the HTTP port to accept")
+    for _ in range(3):
+        reexec(sb)
+    ok = counts["ok"]
+    wait_until(lambda: counts["ok"] > ok + 20, 10, "the HTTP port to accept after reexec")
+    stop.append(True)
+    t.join(10)
+    check(counts["refused"] == 0, "%d connections refused" % counts["refused"])
+    check(not counts["other"], "connections failed: %s" % counts["other"][:3])
+    check("http: [inet_http_server] listening" in read_text(sb.daemon.err_path),
+          "no listener: the test proves nothing")
+    check(read_text(sb.daemon.err_path).count("bind") == 0, "bound again: %s" % sb.log())
+
+
 def test_failing_reexec_keeps_everything_running(sb):
     port, log = setup(sb)
     exe = sb.path("bin", "superd")
