@@ -6,7 +6,7 @@
 #  3. CPack builds a .deb: contents, conffiles, Depends on the packages of
 #     the libraries the binaries link, maintainer scripts (the postinst
 #     also run under a simulated systemd: it starts superd whenever it is
-#     not running, and leaves a running one alone on upgrade); lintian
+#     not running, and re-executes a running one on upgrade); lintian
 #     when installed (tags accepted below are reported, not failed);
 #  4. as root, the .deb really installs (dpkg -i), removes (dpkg -r) and
 #     purges (dpkg -P) on this machine, where systemd is not running.
@@ -250,6 +250,11 @@ STUB
 echo "deb-systemd-helper $*" >>"$SUPERD_T/calls"
 exit 0
 STUB
+	cat >"$stubs/superctl" <<'STUB'
+#!/bin/sh
+echo "superctl $*" >>"$SUPERD_T/calls"
+exit "$(cat "$SUPERD_T/superctl-rc" 2>/dev/null || echo 0)"
+STUB
 	chmod 0755 "$stubs"/*
 	SUPERD_T=$tmp PATH=$stubs:$PATH unshare -m --propagation private sh -c '
 	    mount -t tmpfs none /run && mkdir -p /run/systemd/system &&
@@ -276,15 +281,30 @@ else
 		echo "$calls" | sed 's/^/  /'
 		fail "postinst, reinstall after dpkg -r: superd left stopped"
 	fi
+	# Upgrade: superctl reexec (SPEC 13), never a restart.
+	echo 0 >"$tmp/superctl-rc"
 	calls=$(postinst_run active configure 0.0.9)
 	if ! echo "$calls" | grep -q 'deb-systemd-invoke \(start\|restart\)\|systemctl.* restart' &&
 	    ! echo "$calls" | grep -q '^exit' &&
-	    grep -q 'systemctl restart superd' "$tmp/postinst.out"; then
-		pass "postinst, upgrade: a running superd is not restarted"
+	    echo "$calls" | grep -q '^superctl reexec$' &&
+	    ! grep -q 'systemctl restart superd' "$tmp/postinst.out"; then
+		pass "postinst, upgrade: a running superd re-executes, not restarted"
 	else
 		echo "$calls" | sed 's/^/  /'
-		fail "postinst, upgrade: running superd touched"
+		fail "postinst, upgrade: running superd touched or not re-executed"
 	fi
+	# A failed reexec: the admin is told, superd is still not restarted.
+	echo 1 >"$tmp/superctl-rc"
+	calls=$(postinst_run active configure 0.0.9)
+	if ! echo "$calls" | grep -q 'deb-systemd-invoke \(start\|restart\)\|systemctl.* restart' &&
+	    ! echo "$calls" | grep -q '^exit' &&
+	    grep -q 'superctl reexec failed' "$tmp/postinst.out"; then
+		pass "postinst, upgrade: a failed reexec is reported, nothing restarted"
+	else
+		echo "$calls" | sed 's/^/  /'
+		fail "postinst, upgrade: failed reexec not reported"
+	fi
+	rm -f "$tmp/superctl-rc"
 fi
 
 # Depends: the package of every shared library the binaries need.
