@@ -63,8 +63,10 @@
 #define REEXEC_STATE_MAX	(256 * 1024 * 1024)
 #define REEXEC_MAX_FDS		65536
 
-/* Set in the test suite only: the old image writes half a document. */
+/* Set in the test suite only: the old image writes half a document,
+ * or its execv() fails (after everything was prepared). */
 #define REEXEC_TRUNCATE_ENV	"SUPERD_TEST_REEXEC_TRUNCATE"
+#define REEXEC_FAIL_EXEC_ENV	"SUPERD_TEST_REEXEC_FAIL_EXEC"
 
 static char	 reexec_path[PATH_MAX];
 static char	**reexec_argv;		/* without a previous REEXEC_FLAG */
@@ -346,7 +348,10 @@ reexec_now(struct control_client *client, json_t *id, char *err,
 	    reexec_path, "pid", (json_int_t)getpid()));
 	reexec_set_cloexec(false);
 	notify_export_env(true);
-	execv(reexec_path, reexec_argv);
+	if (getenv(REEXEC_FAIL_EXEC_ENV) != NULL)
+		errno = ENOEXEC;
+	else
+		execv(reexec_path, reexec_argv);
 	/* Still here: nothing was handed to anyone. */
 	n = errno;
 	notify_export_env(false);

@@ -346,6 +346,52 @@ def test_failing_reexec_keeps_everything_running(sb):
     check(reexecs(sb) == 0, "superd re-executed after all")
 
 
+def cloexec_fds(pid):
+    """fd -> True when close-on-exec, for every fd of pid above 2."""
+    out = {}
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        if int(fd) <= 2:
+            continue
+        try:
+            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                flags = int(f.read().split("flags:")[1].split()[0], 8)
+        except (OSError, IndexError):
+            continue
+        out[int(fd)] = bool(flags & 0o2000000)
+    return out
+
+
+def test_failed_exec_restores_cloexec_and_carries_on(sb):
+    """The exec itself fails after everything was prepared (a test-only
+    variable): superd logs it, sets close-on-exec again on every fd it
+    was going to hand over, closes the memfd, and goes on."""
+    port, log = setup(sb)
+    sb.start(env={"SUPERD_TEST_REEXEC_FAIL_EXEC": "1"})
+    pids = sb.wait_running("counter", "server")
+    pid = sb.daemon.pid
+    before = cloexec_fds(pid)
+    check(all(before.values()), "an fd without close-on-exec before: %r" % before)
+    sb._client = None
+    c = sb.rpc()
+    c.call("daemon.reexec", timeout=15)
+    wait_until(lambda: "cannot execute" in read_text(sb.daemon.err_path), 10,
+               "the failed exec to be logged")
+    check(sb.daemon.poll() is None, "superd exited")
+    after = cloexec_fds(pid)
+    check(all(after.values()), "fds left without close-on-exec: %r"
+          % sorted(fd for fd, on in after.items() if not on))
+    links = [os.readlink("/proc/%d/fd/%d" % (pid, fd)) for fd in after]
+    check(not [l for l in links if l.startswith("/memfd:")], "the memfd is left open: %r" % links)
+    now = snapshot(sb)
+    check({n: now[n]["pid"] for n in pids} == pids, "pids changed: %r" % now)
+    n = check_numbered(log)
+    lines_grow(log, n)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        check(s.recv(16) == b"ok\n", "the server does not answer")
+    r = sb.ctl("status")
+    check(r.returncode == 0, "status after the failed exec: %s" % r.stdout)
+
+
 def test_reexec_refused_while_the_config_differs(sb):
     setup(sb)
     sb.start()
