@@ -79,6 +79,7 @@ static struct http *reexec_http;
 
 static int	*reexec_fds;		/* handed over by the next exec */
 static size_t	 reexec_nfds;
+static bool	 reexec_fds_lost;	/* one could not be noted: refuse */
 
 /* The --version check under way (one at a time). */
 static struct {
@@ -103,8 +104,10 @@ reexec_keep_fd(int fd)
 		return -1;
 	if (reexec_nfds % 64 == 0) {
 		v = realloc(reexec_fds, (reexec_nfds + 64) * sizeof(*v));
-		if (v == NULL)
-			return fd;	/* the exec is refused later */
+		if (v == NULL) {
+			reexec_fds_lost = true;	/* refused in reexec_save() */
+			return fd;
+		}
 		reexec_fds = v;
 	}
 	reexec_fds[reexec_nfds++] = fd;
@@ -258,6 +261,7 @@ reexec_save(char *err, size_t errlen)
 	json_t *doc, *sv;
 
 	reexec_nfds = 0;
+	reexec_fds_lost = false;
 	if ((sv = supervisor_save(reexec_sv, err, errlen)) == NULL)
 		return NULL;
 	doc = json_pack("{s:s, s:i, s:s, s:I, s:o, s:o, s:o}",
@@ -268,6 +272,10 @@ reexec_save(char *err, size_t errlen)
 	    "supervisor", sv,
 	    "control", control_save(reexec_ctl),
 	    "http", http_save(reexec_http));
+	if (doc != NULL && reexec_fds_lost) {
+		json_decref(doc);
+		doc = NULL;
+	}
 	if (doc == NULL)
 		snprintf(err, errlen, "out of memory");
 	return doc;
@@ -490,7 +498,13 @@ reexec_check_start(char *err, size_t errlen)
 
 		sigemptyset(&none);
 		(void)sigprocmask(SIG_SETMASK, &none, NULL);
+		/* superd's handlers would tell superd's loop. */
 		signal(SIGCHLD, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGQUIT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGUSR2, SIG_DFL);
 		(void)setpgid(0, 0);
 		if ((g = fork()) == 0) {
 			(void)dup2(devnull, 0);

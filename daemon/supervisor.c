@@ -1660,6 +1660,10 @@ supervisor_save(struct supervisor *sv, char *err, size_t errlen)
 		    "an update, or a start or stop waiting for dependencies");
 		return NULL;
 	}
+	/* The new image reads the state file only at start; ours must be
+	 * on disk by then. */
+	if (sv->state != NULL && state_dirty(sv->state))
+		(void)state_flush(sv->state);
 	procs = json_array();
 	socks = sockets_save(sv->socks);
 	o = json_object();
