@@ -72,6 +72,7 @@ static char	 reexec_path[PATH_MAX];
 static char	**reexec_argv;		/* without a previous REEXEC_FLAG */
 static int	 reexec_argc;
 static char	 reexec_flag[] = REEXEC_FLAG;
+static char	 reexec_c_flag[] = "-c";
 static char	 reexec_version_arg[] = "--version";
 static struct supervisor *reexec_sv;
 static struct control *reexec_ctl;
@@ -216,7 +217,7 @@ reexec_init(int argc, char *const argv[])
 	/* Started from a binary already replaced: the path it had. */
 	if (n > 10 && strcmp(reexec_path + n - 10, " (deleted)") == 0)
 		reexec_path[n - 10] = '\0';
-	if ((reexec_argv = calloc((size_t)argc + 3, sizeof(char *))) == NULL)
+	if ((reexec_argv = calloc((size_t)argc + 5, sizeof(char *))) == NULL)
 		return;
 	for (i = 0; i < argc; i++) {
 		if (strcmp(argv[i], REEXEC_FLAG) == 0 && i + 1 < argc) {
@@ -333,9 +334,10 @@ static int
 reexec_now(struct control_client *client, json_t *id, char *err,
     size_t errlen)
 {
+	const struct config *cfg;
 	char fdarg[16];
 	json_t *doc;
-	int fd, n;
+	int fd, n, i;
 
 	if ((doc = reexec_save(err, errlen)) == NULL)
 		return -1;
@@ -345,10 +347,18 @@ reexec_now(struct control_client *client, json_t *id, char *err,
 		return -1;
 	reexec_keep_fd(fd);
 	n = snprintf(fdarg, sizeof(fdarg), "%d", fd);
-	reexec_argv[reexec_argc] = reexec_flag;
-	reexec_argv[reexec_argc + 1] = fdarg;
-	reexec_argv[reexec_argc + 2] = NULL;
 	(void)n;
+	i = reexec_argc;
+	/* The config the running one was loaded from, by the path reread
+	 * just used: a relative -c would not survive the chdir of -d. */
+	if ((cfg = supervisor_config(reexec_sv)) != NULL &&
+	    cfg->path != NULL) {
+		reexec_argv[i++] = reexec_c_flag;
+		reexec_argv[i++] = cfg->path;
+	}
+	reexec_argv[i++] = reexec_flag;
+	reexec_argv[i++] = fdarg;
+	reexec_argv[i] = NULL;
 
 	log_info("reexec: executing %s (%zu fds handed over)", reexec_path,
 	    reexec_nfds);

@@ -315,6 +315,35 @@ def test_reexec_keeps_the_inet_http_listener(sb):
     check(read_text(sb.daemon.err_path).count("bind") == 0, "bound again: %s" % sb.log())
 
 
+def test_reexec_of_a_daemonized_superd_with_a_relative_config(sb):
+    """superd -d -c superd.conf (relative) went to / when it forked: the
+    new image gets the config's absolute path and does not fork again."""
+    port, log = setup(sb)
+    proc = sb.launch(["-d", "-c", "superd.conf"])
+    check(proc.wait(15) == 0, "superd -d failed: %s" % sb.log(proc))
+    sb.wait_socket()
+    pid = int(wait_until(lambda: read_text(sb.path("superd.pid")).strip(), 10, "the pidfile"))
+    pids = sb.wait_running("counter", "server")
+    r = sb.ctl("reexec")
+    check(r.returncode == 0, "reexec: %s %s" % (r.stdout, r.stderr))
+    sb._client = None
+
+    def back():
+        try:
+            info = sb.rpc().call("daemon.info")
+        except (OSError, harness.RpcError, Failure):
+            return None
+        cmd = read_text("/proc/%d/cmdline" % pid)
+        return info if "--reexec-state" in cmd else None
+    info = wait_until(back, 15, "the re-executed superd")
+    check(info["pid"] == pid, "pid %r, was %d" % (info["pid"], pid))
+    check(harness.proc_stat(pid)[1] != os.getpid(), "forked again")
+    after = snapshot(sb)
+    check({n: after[n]["pid"] for n in pids} == pids, "pids changed: %r" % after)
+    check(os.readlink("/proc/%d/cwd" % pid) == "/", "cwd is not /")
+    lines_grow(log, check_numbered(log))
+
+
 def test_failing_reexec_keeps_everything_running(sb):
     port, log = setup(sb)
     exe = sb.path("bin", "superd")
