@@ -72,7 +72,7 @@ struct spawn_child {
 	size_t	 ngroups;
 	int	 oom_score_adj;
 	int	 listen_fd;	/* -1, or the held socket for fd 3 */
-	char	*listen_pid;	/* the digits of "LISTEN_PID=...", or NULL */
+	char	*listen_pid;	/* digits of "LISTEN_PID=...", or NULL */
 	int	 stdin_fd;	/* dup'ed to 0 */
 	int	 out_fd;	/* dup'ed to 1 */
 	int	 err_fd;	/* dup'ed to 2 */
