@@ -515,6 +515,10 @@ methods_op_judge(struct methods_op *op, struct methods_item *it,
 		snprintf(msg, sizeof(msg), "%s: spawn error: %.256s", it->name,
 		    p->spawnerr);
 		methods_item_set(it, false, RPC_SPAWN_ERROR, msg);
+	} else if (p->failure == PROCESS_FAIL_NOT_READY) {
+		snprintf(msg, sizeof(msg), "%s: %.256s (%s)", it->name,
+		    p->spawnerr, process_state_name(p->state));
+		methods_item_set(it, false, RPC_ABNORMAL_TERMINATION, msg);
 	} else {
 		snprintf(msg, sizeof(msg), "%s: exited too quickly (%s)",
 		    it->name, process_state_name(p->state));
