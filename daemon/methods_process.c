@@ -578,9 +578,12 @@ methods_op_on_event(const struct process *p, enum process_state from,
 	(void)reason;
 	(void)from;
 	(void)to;
+	/* Every item: a start waiting for a dependency is settled by
+	 * that dependency's change (it went FATAL). */
 	for (i = 0; i < op->n; i++)
-		if (op->items[i].p == p)
-			methods_op_judge(op, &op->items[i], p);
+		if (op->items[i].p == p || (p != NULL &&
+		    op->items[i].p->state == PROCESS_STOPPED))
+			methods_op_judge(op, &op->items[i], op->items[i].p);
 	if (!methods_op_settled(op))
 		return;
 	if (op->kind == METHODS_OP_RESTART && op->stopping) {

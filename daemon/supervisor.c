@@ -365,6 +365,23 @@ supervisor_unmet(const struct supervisor *sv, const struct process *p)
 	return NULL;
 }
 
+/* A program `p` depends on that gave up (a process of it is FATAL):
+ * waiting for it would never end. NULL when none. */
+static const char *
+supervisor_dep_failed(const struct supervisor *sv, const struct process *p)
+{
+	const char *dep;
+	size_t i, k;
+
+	for (i = 0; p->conf->depends_on != NULL &&
+	    (dep = p->conf->depends_on[i]) != NULL; i++)
+		for (k = 0; k < sv->nflat; k++)
+			if (strcmp(sv->flat[k]->conf->program, dep) == 0 &&
+			    sv->flat[k]->state == PROCESS_FATAL)
+				return dep;
+	return NULL;
+}
+
 /* True while a process that depends on `p` still has a pid. */
 static bool
 supervisor_dependent_up(const struct supervisor *sv, const struct process *p)
@@ -441,6 +458,7 @@ supervisor_start_dep(struct supervisor *sv, struct process *p, int depth)
 static void
 supervisor_release_waiters(struct supervisor *sv)
 {
+	const char *dep;
 	struct process *p;
 	size_t i;
 
@@ -450,6 +468,14 @@ supervisor_release_waiters(struct supervisor *sv)
 	}
 	for (i = 0; i < sv->nwaiting;) {
 		p = sv->waiting[i];
+		if ((dep = supervisor_dep_failed(sv, p)) != NULL) {
+			log_warn("program %s: not started: %s is FATAL",
+			    p->fullname, dep);
+			memmove(&sv->waiting[i], &sv->waiting[i + 1],
+			    (sv->nwaiting - i - 1) * sizeof(*sv->waiting));
+			sv->nwaiting--;
+			continue;
+		}
 		if (supervisor_unmet(sv, p) != NULL) {
 			i++;
 			continue;
@@ -531,9 +557,15 @@ supervisor_stop(struct supervisor *sv, struct process *p, bool by_hand)
 const char *
 supervisor_waiting_for(const struct supervisor *sv, const struct process *p)
 {
-	if (!supervisor_listed(sv->waiting, sv->nwaiting, p))
+	const char *dep;
+
+	if (!supervisor_listed(sv->waiting, sv->nwaiting, p) ||
+	    supervisor_dep_failed(sv, p) != NULL)
 		return NULL;
-	return supervisor_unmet(sv, p);
+	/* Met but not yet released (that happens from the loop): still
+	 * waiting, for the last one to come up. */
+	dep = supervisor_unmet(sv, p);
+	return dep != NULL ? dep : p->conf->depends_on[0];
 }
 
 /*
