@@ -270,6 +270,17 @@ test_probe_http_one(const char *answer, size_t len, int timeout_ms,
 	assert_string_equal(r.why, want_why);
 	assert_int_equal(r.ok, want_ok);
 	assert_int_equal(s.nconns, 1);
+	if (want_ok) {
+		char req[512];
+		const char *want = "GET /health HTTP/1.0\r\nHost: 127.0.0.1"
+		    "\r\nConnection: close\r\n\r\n";
+		ssize_t n;
+
+		n = recv(s.conns[0], req, sizeof(req) - 1, MSG_DONTWAIT);
+		assert_true(n > 0);
+		req[n] = '\0';
+		assert_string_equal(req, want);
+	}
 	event_free(s.ev);
 	for (i = 0; i < s.nconns; i++)
 		close(s.conns[i]);
@@ -306,13 +317,41 @@ test_probe_http(void **state)
 	test_probe_http_one(NULL, 0, 300, false, "timed out after 300 ms");
 }
 
+/* The process is gone or a zombie within secs. */
+static bool
+test_probe_gone(pid_t pid, double secs)
+{
+	double end = test_probe_now() + secs;
+	char path[64], buf[256], *p;
+	FILE *f;
+	struct timespec ts = { 0, 10000000 };
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	while (test_probe_now() < end) {
+		if ((f = fopen(path, "r")) == NULL)
+			return true;
+		p = fgets(buf, sizeof(buf), f);
+		fclose(f);
+		if (p != NULL && (p = strrchr(buf, ')')) != NULL &&
+		    strncmp(p, ") Z", 3) == 0)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+static char *test_probe_tmpdir(void);
+
 static void
 test_probe_exec(void **state)
 {
 	struct event_base *base = event_base_new();
 	char *ok[] = { TP_S("/bin/sh"), TP_S("-c"), TP_S("exit 0"), NULL };
 	char *fail[] = { TP_S("false"), NULL };
-	char *slow[] = { TP_S("/bin/sh"), TP_S("-c"), TP_S("sleep 30 & wait"), NULL };
+	char *dir = test_probe_tmpdir(), pidfile[64], script[256], buf[64];
+	char *slow[] = { TP_S("/bin/sh"), TP_S("-c"), script, NULL };
+	pid_t sleeper;
+	FILE *f;
 	char *missing[] = { TP_S("/nonexistent/probe"), NULL };
 	struct probe_conf conf = { .kind = PROBE_EXEC };
 	struct test_probe_result r = { 0 };
@@ -337,6 +376,9 @@ test_probe_exec(void **state)
 
 	/* The deadline kills the whole group (the shell and its sleep)
 	 * and the child is still reaped. */
+	snprintf(pidfile, sizeof(pidfile), "%s/pid", dir);
+	snprintf(script, sizeof(script), "sleep 30 & echo $! >%s.tmp && "
+	    "mv %s.tmp %s; wait", pidfile, pidfile, pidfile);
 	test_probe_reaped_ours = 0;
 	conf.argv = slow;
 	t0 = test_probe_now();
@@ -347,6 +389,16 @@ test_probe_exec(void **state)
 	assert_true(test_probe_now() - t0 < 3);
 	assert_true(test_probe_loop(base, &test_probe_reaped_ours, 1, 5));
 	assert_false(probe_reaped(12345678, 0));
+	f = fopen(pidfile, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	sleeper = (pid_t)atoi(buf);
+	assert_true(sleeper > 0);
+	assert_true(test_probe_gone(sleeper, 5));
+	unlink(pidfile);
+	rmdir(dir);
+	free(dir);
 	event_base_free(base);
 }
 
@@ -374,6 +426,18 @@ test_probe_cancel(void **state)
 	/* Past b's deadline: it stays silent. */
 	assert_false(test_probe_loop(base, &b.calls, 1, 0.6));
 	assert_int_equal(b.calls, 0);
+
+	/* Both results ready in the same loop turn: the first one's
+	 * callback cancels the second, which then never reports. */
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	pc = test_probe_start(base, &refused, 2000, &a);
+	pb = test_probe_start(base, &refused, 2000, &b);
+	a.cancel = pb;		/* whichever reports first cancels the */
+	b.cancel = pc;		/* other */
+	test_probe_reaped_ours = 0;
+	assert_false(test_probe_loop(base, &test_probe_reaped_ours, 1, 0.3));
+	assert_int_equal(a.calls + b.calls, 1);
 
 	/* Cancel right after run, before the immediate result. */
 	pc = test_probe_start(base, &refused, 2000, &c);
@@ -437,6 +501,7 @@ test_probe_notify(void **state)
 	assert_int_equal(lstat(path, &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
 	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(probe_notify_chown(pn, getuid(), getgid()), 0);
 	fd = test_probe_sender(path);
 	/* Not READY=1 as a line: nothing. */
 	assert_int_equal(send(fd, "STATUS=booting\nREADY=10", 23, 0), 23);
