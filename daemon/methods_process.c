@@ -233,8 +233,7 @@ methods_describe(const struct process *p, char *buf, size_t len)
 			    process_state_name(p->state));
 		break;
 	default:
-		/* Why superd restarted it, if it did. */
-		snprintf(buf, len, "%s", p->reason);
+		buf[0] = '\0';
 		break;
 	}
 }
@@ -246,7 +245,7 @@ methods_out_process(struct methods_out *o, const struct process *p)
 {
 	const struct proc_conf *conf = p->conf;
 	const char *out_log, *err_log;
-	size_t lname, lgroup, lerr, ldesc, lout, lelog;
+	size_t lname, lgroup, lerr, ldesc, lout, lelog, lreason;
 	char desc[300];
 	const char *wait;
 	long up = process_uptime(p);
@@ -264,12 +263,13 @@ methods_out_process(struct methods_out *o, const struct process *p)
 	lgroup = strlen(conf->group);
 	lerr = strnlen(p->spawnerr, sizeof(p->spawnerr));
 	ldesc = strlen(desc);
+	lreason = strnlen(p->reason, sizeof(p->reason));
 	lout = strlen(out_log);
 	lelog = strlen(err_log);
 	/* Keys, numbers and the RUNNING description fit in 512 bytes. */
 	if (lname + lgroup + lout + lelog > SIZE_MAX / 8 ||
 	    !methods_out_reserve(o, 512 + METHODS_OUT_STR_MAX(lname + lgroup +
-	    lerr + ldesc + lout + lelog)))
+	    lerr + ldesc + lreason + lout + lelog)))
 		return;
 	METHODS_OUT_LIT(o, "{\"name\":");
 	methods_out_str(o, p->fullname, lname);
@@ -304,6 +304,9 @@ methods_out_process(struct methods_out *o, const struct process *p)
 		METHODS_OUT_LIT(o, "\"");
 	} else
 		methods_out_str(o, desc, ldesc);
+	/* Why superd itself last restarted it (a failed health check). */
+	METHODS_OUT_LIT(o, ",\"reason\":");
+	methods_out_str(o, p->reason, lreason);
 	METHODS_OUT_LIT(o, ",\"stdout_logfile\":");
 	methods_out_str(o, out_log, lout);
 	METHODS_OUT_LIT(o, ",\"stderr_logfile\":");

@@ -794,6 +794,8 @@ process_act_starting_timeout(struct process *p)
 
 	if (p->conf->ready.kind == PROBE_NONE)
 		return process_act_up(p);
+	if (pp->exec_failed)
+		return 0;	/* a spawn error: its exit is on the way */
 	process_checks_stop(p);
 	p->failure = PROCESS_FAIL_NOT_READY;
 	snprintf(p->spawnerr, sizeof(p->spawnerr),
