@@ -1476,6 +1476,33 @@ fail:
 	return -1;
 }
 
+/*
+ * Close the held sockets no group of the registry uses any more. The
+ * registry, not the new snapshot: after a partial update (`update web`)
+ * groups left out still run their old definitions and keep their
+ * sockets.
+ */
+static void
+supervisor_commit_sockets(struct supervisor *sv)
+{
+	struct group_conf **gv;
+	struct config view;
+	size_t i;
+
+	if ((gv = calloc(sv->ngroups + 1, sizeof(*gv))) == NULL) {
+		/* Keeping a socket open a while longer is harmless. */
+		log_error("supervisor: out of memory closing unused sockets");
+		return;
+	}
+	for (i = 0; i < sv->ngroups; i++)
+		gv[i] = (struct group_conf *)(uintptr_t)sv->groups[i].gc;
+	memset(&view, 0, sizeof(view));
+	view.groups = gv;
+	view.ngroups = sv->ngroups;
+	sockets_commit(sv->socks, &view);
+	free(gv);
+}
+
 int
 supervisor_update(struct supervisor *sv, const char *const *groups,
     size_t ngroups, struct config_diff *diff, struct diags *diags)
@@ -1587,7 +1614,7 @@ supervisor_update(struct supervisor *sv, const char *const *groups,
 		log_error("supervisor: out of memory rebuilding the registry");
 		nfresh = 0;
 	}
-	sockets_commit(sv->socks, cfg);
+	supervisor_commit_sockets(sv);
 	supervisor_start_ordered(sv, fresh, nfresh);
 	free(fresh);
 	supervisor_kick(sv);

@@ -186,6 +186,19 @@ def test_removal_closes_the_port(sb):
     wait_until(refused, 5, "the port closed")
 
 
+def test_partial_update_keeps_sockets_of_groups_left_out(sb):
+    port = free_port()
+    sb.config(web(sb, port), program("other", "sleep 1000"))
+    needs_socket_key(sb)
+    sb.start()
+    sb.wait_running("web")
+    # web is gone from the file, but only `other` is applied.
+    sb.config(program("other", "sleep 999"))
+    sb.call("config.update", {"groups": ["other"]})
+    sb.call("process.restart", {"names": ["web"]})
+    check(ask(port) == b"pong ping", "web still has its socket after a restart")
+
+
 def test_changed_address_rebinds(sb):
     port, port2 = free_port(), free_port()
     sb.config(web(sb, port))
