@@ -51,7 +51,7 @@ struct methods_reload_item {
 
 struct methods_reload {
 	const struct methods_env *env;
-	struct control_client *client;	/* referenced while owed a reply */
+	struct control_client *client;	/* held while a reply is owed */
 	struct control_hook *hook;
 	json_t	*id;
 	bool	 wait;

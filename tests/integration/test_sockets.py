@@ -166,6 +166,27 @@ def test_bind_error_at_update_changes_nothing(sb):
     check(sb.proc("web")["pid"] == pid and ask(port) == b"pong ping", "web untouched")
 
 
+def test_bind_error_at_sighup_changes_nothing(sb):
+    port = free_port()
+    sb.config(web(sb, port))
+    needs_socket_key(sb)
+    proc = sb.start()
+    pid = sb.wait_running("web")["web"]
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    bport = busy.getsockname()[1]
+    try:
+        sb.config(web(sb, port), program("api", server(sb), socket="tcp://127.0.0.1:%d" % bport))
+        proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: "127.0.0.1:%d" % bport in sb.log(proc), 5, "the bind error logged")
+        check("api" in sb.log(proc) and "nothing changed" in sb.log(proc), sb.log(proc))
+    finally:
+        busy.close()
+    check([p["name"] for p in sb.processes()] == ["web"], "nothing changed")
+    check(sb.proc("web")["pid"] == pid and proc.poll() is None, "web and superd untouched")
+
+
 def test_removal_closes_the_port(sb):
     port = free_port()
     sb.config(web(sb, port), program("other", "sleep 1000"))
