@@ -429,11 +429,16 @@ commands_status_desc(json_t *p, const char *state, char *buf, size_t len)
 		err = commands_str(p, "reason");
 		if (*err != '\0' && n < len)
 			snprintf(buf + n, len - n, "; %s", err);
+		return strlen(buf);
 	} else if (strcmp(state, "STOPPED") == 0 ||
 	    strcmp(state, "EXITED") == 0) {
 		stop = commands_int(p, "stop_time");
 		t = (time_t)stop;
-		if (commands_int(p, "start_time") == 0 || stop == 0 ||
+		err = commands_str(p, "description");
+		/* depends_on: superd says what a STOPPED process waits for. */
+		if (strncmp(err, "waiting for ", 12) == 0)
+			snprintf(buf, len, "%s", err);
+		else if (commands_int(p, "start_time") == 0 || stop == 0 ||
 		    localtime_r(&t, &tm) == NULL)
 			snprintf(buf, len, "Not started");
 		else

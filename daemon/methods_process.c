@@ -509,6 +509,10 @@ methods_op_judge(struct methods_op *op, struct methods_item *it,
 	}
 	if (p->state == PROCESS_STARTING)
 		return false;
+	/* depends_on: queued until its dependencies are RUNNING. */
+	if (p->state == PROCESS_STOPPED &&
+	    supervisor_waiting_for(op->env->sup, p) != NULL)
+		return false;
 	/* Only a spawn error is 103; an early exit or a start that never
 	 * became ready is 104. */
 	if (p->failure == PROCESS_FAIL_SPAWN) {
@@ -581,9 +585,12 @@ methods_op_on_event(const struct process *p, enum process_state from,
 	(void)reason;
 	(void)from;
 	(void)to;
+	/* Every item: a start waiting for a dependency is settled by
+	 * that dependency's change (it went FATAL). */
 	for (i = 0; i < op->n; i++)
-		if (op->items[i].p == p)
-			methods_op_judge(op, &op->items[i], p);
+		if (op->items[i].p == p || (p != NULL &&
+		    op->items[i].p->state == PROCESS_STOPPED))
+			methods_op_judge(op, &op->items[i], op->items[i].p);
 	if (!methods_op_settled(op))
 		return;
 	if (op->kind == METHODS_OP_RESTART && op->stopping) {

@@ -232,7 +232,7 @@ spawn_env_build(const struct spawn_req *req, struct spawn_env *e)
 	if (req->listen_fd >= 0 && !c->fcgi) {
 		if (spawn_env_put(e, "LISTEN_FDS=1") == -1 ||
 		    spawn_env_put(e, SPAWN_LISTEN_PID) == -1 ||
-		    spawn_env_putf(e, "LISTEN_FDNAMES", c->name) == -1)
+		    spawn_env_putf(e, "LISTEN_FDNAMES", c->program) == -1)
 			return -1;
 	}
 	if (req->notify_path != NULL &&

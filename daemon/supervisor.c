@@ -365,6 +365,23 @@ supervisor_unmet(const struct supervisor *sv, const struct process *p)
 	return NULL;
 }
 
+/* A program `p` depends on that gave up (a process of it is FATAL):
+ * waiting for it would never end. NULL when none. */
+static const char *
+supervisor_dep_failed(const struct supervisor *sv, const struct process *p)
+{
+	const char *dep;
+	size_t i, k;
+
+	for (i = 0; p->conf->depends_on != NULL &&
+	    (dep = p->conf->depends_on[i]) != NULL; i++)
+		for (k = 0; k < sv->nflat; k++)
+			if (strcmp(sv->flat[k]->conf->program, dep) == 0 &&
+			    sv->flat[k]->state == PROCESS_FATAL)
+				return dep;
+	return NULL;
+}
+
 /* True while a process that depends on `p` still has a pid. */
 static bool
 supervisor_dependent_up(const struct supervisor *sv, const struct process *p)
@@ -441,6 +458,7 @@ supervisor_start_dep(struct supervisor *sv, struct process *p, int depth)
 static void
 supervisor_release_waiters(struct supervisor *sv)
 {
+	const char *dep;
 	struct process *p;
 	size_t i;
 
@@ -450,6 +468,14 @@ supervisor_release_waiters(struct supervisor *sv)
 	}
 	for (i = 0; i < sv->nwaiting;) {
 		p = sv->waiting[i];
+		if ((dep = supervisor_dep_failed(sv, p)) != NULL) {
+			log_warn("program %s: not started: %s is FATAL",
+			    p->fullname, dep);
+			memmove(&sv->waiting[i], &sv->waiting[i + 1],
+			    (sv->nwaiting - i - 1) * sizeof(*sv->waiting));
+			sv->nwaiting--;
+			continue;
+		}
 		if (supervisor_unmet(sv, p) != NULL) {
 			i++;
 			continue;
@@ -531,9 +557,15 @@ supervisor_stop(struct supervisor *sv, struct process *p, bool by_hand)
 const char *
 supervisor_waiting_for(const struct supervisor *sv, const struct process *p)
 {
-	if (!supervisor_listed(sv->waiting, sv->nwaiting, p))
+	const char *dep;
+
+	if (!supervisor_listed(sv->waiting, sv->nwaiting, p) ||
+	    supervisor_dep_failed(sv, p) != NULL)
 		return NULL;
-	return supervisor_unmet(sv, p);
+	/* Met but not yet released (that happens from the loop): still
+	 * waiting, for the last one to come up. */
+	dep = supervisor_unmet(sv, p);
+	return dep != NULL ? dep : p->conf->depends_on[0];
 }
 
 /*
@@ -1444,6 +1476,33 @@ fail:
 	return -1;
 }
 
+/*
+ * Close the held sockets no group of the registry uses any more. The
+ * registry, not the new snapshot: after a partial update (`update web`)
+ * groups left out still run their old definitions and keep their
+ * sockets.
+ */
+static void
+supervisor_commit_sockets(struct supervisor *sv)
+{
+	struct group_conf **gv;
+	struct config view;
+	size_t i;
+
+	if ((gv = calloc(sv->ngroups + 1, sizeof(*gv))) == NULL) {
+		/* Keeping a socket open a while longer is harmless. */
+		log_error("supervisor: out of memory closing unused sockets");
+		return;
+	}
+	for (i = 0; i < sv->ngroups; i++)
+		gv[i] = (struct group_conf *)(uintptr_t)sv->groups[i].gc;
+	memset(&view, 0, sizeof(view));
+	view.groups = gv;
+	view.ngroups = sv->ngroups;
+	sockets_commit(sv->socks, &view);
+	free(gv);
+}
+
 int
 supervisor_update(struct supervisor *sv, const char *const *groups,
     size_t ngroups, struct config_diff *diff, struct diags *diags)
@@ -1555,7 +1614,7 @@ supervisor_update(struct supervisor *sv, const char *const *groups,
 		log_error("supervisor: out of memory rebuilding the registry");
 		nfresh = 0;
 	}
-	sockets_commit(sv->socks, cfg);
+	supervisor_commit_sockets(sv);
 	supervisor_start_ordered(sv, fresh, nfresh);
 	free(fresh);
 	supervisor_kick(sv);
