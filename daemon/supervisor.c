@@ -28,6 +28,7 @@
 #include <event2/event.h>
 
 #include "events.h"
+#include "listeners.h"
 #include "log.h"
 #include "output.h"
 #include "process.h"
@@ -80,6 +81,7 @@ struct supervisor {
 	struct supervisor_pending *pend;
 	size_t	 npend;
 	struct events_sub *sub;
+	struct listeners *listeners;	/* [eventlistener:x] pools */
 	struct event *tick;
 	bool	 shutting_down;
 	bool	 done_called;
@@ -446,6 +448,8 @@ supervisor_new(struct event_base *base, struct config *cfg,
 	}
 	if ((sv->sub = events_subscribe(supervisor_on_event, sv)) == NULL)
 		goto fail;
+	if ((sv->listeners = listeners_new(base, cfg)) == NULL)
+		goto fail;
 	return sv;
 fail:
 	supervisor_free(sv);
@@ -490,6 +494,8 @@ supervisor_free(struct supervisor *sv)
 		return;
 	events_unsubscribe(sv->sub);
 	sv->sub = NULL;
+	listeners_free(sv->listeners);
+	sv->listeners = NULL;
 	sv->shutting_down = true;
 	for (i = 0; i < sv->nret; i++)
 		if (supervisor_reap_now(sv->ret[i].p))
@@ -527,6 +533,7 @@ supervisor_config(const struct supervisor *sv)
 void
 supervisor_autostart(struct supervisor *sv)
 {
+	listeners_started(sv->listeners, supervisor_config(sv));
 	supervisor_start_ordered(sv, sv->flat, sv->nflat);
 }
 
@@ -581,6 +588,7 @@ supervisor_shutdown(struct supervisor *sv, void (*done)(void *), void *arg)
 	sv->shutting_down = true;
 	sv->done = done;
 	sv->done_arg = arg;
+	listeners_stopping(sv->listeners);
 	/* Nothing waiting for a retry or a restart starts again. */
 	for (i = 0; i < sv->nflat; i++)
 		if (!process_is_running(sv->flat[i]))
@@ -1044,6 +1052,7 @@ supervisor_update(struct supervisor *sv, const char *const *groups,
 	}
 	if (supervisor_rebuild(sv) == -1)
 		log_error("supervisor: out of memory rebuilding the registry");
+	listeners_update(sv->listeners, cfg, diff);
 	supervisor_start_ordered(sv, fresh, nfresh);
 	free(fresh);
 	supervisor_kick(sv);
