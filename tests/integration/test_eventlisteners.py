@@ -37,7 +37,7 @@ failed = set()
 
 def matches(spec, hdr, payload):
     name, _, needle = spec.partition(" ")
-    return hdr["eventname"] == name and needle in payload
+    return hdr["eventname"].startswith(name) and needle in payload
 
 wait = os.environ.get("WAIT_FILE")
 while wait and not os.path.exists(wait):
@@ -154,8 +154,6 @@ class Daemon:
             raise Failure("%s did not stop on SIGTERM" % self.kind)
 
     def log(self):
-        if self.kind == "superd":
-            return self.sb.log(self.proc)
         return read_text(os.path.join(self.dir, "main.log"))
 
 
