@@ -392,5 +392,73 @@ def test_garbage_is_requeued_to_a_sane_listener(sb):
     d.stop()
 
 
+def test_log_events_same_as_supervisord(sb):
+    need_supervisord()
+    sections = [
+        "[eventlistener:lis]\ncommand = %(listener)s\nevents = PROCESS_LOG\n"
+        "buffer_size = 100\nstartsecs = 0\nenvironment = %(env)s\n\n",
+        "[program:talk]\ncommand = sh -c \"printf 'h\\303\\251llo\\\\n'; sleep 0.5; "
+        "printf 'bad \\377\\\\n' >&2; sleep 0.5; printf 'quiet'; exec sleep 1000\"\n"
+        "startsecs = 0\nstdout_events_enabled = true\nstderr_events_enabled = true\n\n",
+        "[program:mute]\ncommand = sh -c \"echo not an event; exec sleep 1000\"\n"
+        "startsecs = 0\n\n",
+    ]
+    got = {}
+    for kind in ("supervisord", "superd"):
+        d = Daemon(sb, kind, sections)
+        d.start()
+        ev = d.wait_events(lambda ev: len(ev) >= 3, what="three log events")
+        d.stop()
+        check_headers(d, ev, "lis")
+        got[kind] = [norm(e) for e in ev]
+    check(got["supervisord"] == got["superd"],
+          "log events:\nsupervisord %s\nsuperd      %s" % (got["supervisord"], got["superd"]))
+    check(got["superd"][0] == ("PROCESS_LOG_STDOUT", "processname:talk groupname:talk "
+                               "pid:N channel:stdout\nh\u00e9llo\n"), got["superd"][0])
+    check(got["superd"][1][1].endswith("channel:stderr\nUndecodable: b'bad \\xff\\n'"),
+          got["superd"][1])
+
+
+def test_group_added_removed_same_as_supervisord(sb):
+    need_supervisord()
+    base = [
+        "[eventlistener:lis]\ncommand = %(listener)s\nevents = PROCESS_GROUP, "
+        "PROCESS_STATE_STOPPED, PROCESS_STATE_STARTING\nbuffer_size = 100\nstartsecs = 0\n"
+        "environment = %(env)s\n\n",
+        "[program:old]\ncommand = sleep 1000\nstartsecs = 0\n\n",
+    ]
+    new = "[program:new]\ncommand = sleep 1000\nstartsecs = 0\n\n"
+    got = {}
+    for kind in ("supervisord", "superd"):
+        d = Daemon(sb, kind, base)
+        d.start()
+        d.wait_events(lambda ev: has(ev, "PROCESS_STATE_STARTING", "processname:old"),
+                      what="the start")
+        text = read_text(d.conf).replace(base[1], new)
+        with open(d.conf, "w") as f:
+            f.write(text)
+        r = d.ctl("update")
+        check(r.returncode == 0, "%s update: %s %s" % (kind, r.stdout, r.stderr))
+        ev = d.wait_events(lambda ev: has(ev, "PROCESS_GROUP_REMOVED") and
+                           has(ev, "PROCESS_STATE_STARTING", "processname:new"),
+                           what="old removed, new started")
+        d.stop()
+        check_headers(d, ev, "lis")
+        got[kind] = [norm(e) for e in ev]
+    # superd starts added groups while removed ones still stop, so only
+    # each group's own order is the same: ADDED before its processes'
+    # events, REMOVED after them.
+    def of(events, group):
+        return [e for e in events if ("groupname:%s\n" % group) in e[1] + "\n" or
+                ("groupname:%s " % group) in e[1]]
+    for group in ("lis", "old", "new"):
+        check(of(got["supervisord"], group) == of(got["superd"], group),
+              "update events of %s:\nsupervisord %s\nsuperd      %s"
+              % (group, got["supervisord"], got["superd"]))
+    check(sorted(got["supervisord"]) == sorted(got["superd"]),
+          "update events:\nsupervisord %s\nsuperd      %s"
+          % (got["supervisord"], got["superd"]))
+
+
 if __name__ == "__main__":
     harness.main(globals())
