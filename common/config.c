@@ -1616,6 +1616,13 @@ config_proc_socket(struct config_parser *p, const struct config_section *s,
 	    &pc->socket.gid, err, sizeof(err)) == -1)
 		config_diag(p, s->file, lo, false, "bad value for "
 		    "socket_owner: %s", err);
+	/* As supervisord's fcgi sockets: without socket_owner, the socket
+	 * of a program run as user= belongs to that user. */
+	if (pc->socket.kind == SOCK_UNIX && pc->socket.owner == NULL &&
+	    pc->user != NULL && pc->uid != (uid_t)-1) {
+		pc->socket.uid = pc->uid;
+		pc->socket.gid = pc->gid;
+	}
 }
 
 /* What [fcgi-program:x] and [eventlistener:x] add to a program. */
@@ -1658,7 +1665,6 @@ config_proc_finish(struct config_parser *p, const struct config *cfg,
 	if (!e->has_command && !e->command_bad)
 		config_diag(p, s->file, s->line, false, "missing 'command' in "
 		    "[%s]", s->name);
-	config_proc_socket(p, s, pc, e);
 	config_proc_kind(p, s, pc, e);
 	if (pc->stopasgroup && !pc->killasgroup && e->killasgroup_given)
 		config_diag(p, s->file, e->stopasgroup_line, false,
@@ -1676,6 +1682,7 @@ config_proc_finish(struct config_parser *p, const struct config *cfg,
 		config_proc_log(cfg, s, e->log_spec[1], pc->name, "err",
 		    &pc->stderr_log);
 	config_proc_user(p, s, pc);
+	config_proc_socket(p, s, pc, e);
 	return diags_errors(p->d) > before ? -1 : 0;
 }
 
@@ -1853,10 +1860,15 @@ config_group_claim(struct config_parser *p, struct config_section *s,
 	}
 	for (w = strtok_r(v, ", \t\n", &save); w != NULL;
 	    w = strtok_r(NULL, ", \t\n", &save)) {
+		/* As supervisord, a group may hold fcgi-programs (each
+		 * process keeps its socket as fd 0), not listeners. */
 		if ((ps = config_find_section(p, CONFIG_SEC_PROGRAM, w)) ==
 		    NULL)
+			ps = config_find_section(p, CONFIG_SEC_FCGI, w);
+		if (ps == NULL)
 			config_diag(p, s->file, kv->line, false, "[%s]: no "
-			    "[program:%s]", s->name, w);
+			    "[program:%s] or [fcgi-program:%s]", s->name, w,
+			    w);
 		else if (ps->group != NULL)
 			config_diag(p, s->file, kv->line, false, "[%s]: "
 			    "program %s is already in group %s", s->name, w,
@@ -1917,7 +1929,8 @@ config_build_named_groups(struct config_parser *p, struct config *cfg)
 		g = config_group_new(cfg, s->arg, prio, s->file, s->line);
 		for (j = 0; j < p->nsec; j++) {
 			ps = p->sec[j];
-			if (ps->kind == CONFIG_SEC_PROGRAM &&
+			if ((ps->kind == CONFIG_SEC_PROGRAM ||
+			    ps->kind == CONFIG_SEC_FCGI) &&
 			    ps->group != NULL &&
 			    strcmp(ps->group, s->arg) == 0 && !ps->used)
 				config_program_build(p, cfg, ps, s->arg,

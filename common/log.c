@@ -1,4 +1,9 @@
-/* One line per event: RFC 3339 timestamp, level, message; one write(2). */
+/*
+ * One line per event: RFC 3339 timestamp, level, message; one write(2).
+ * When stderr is the journal, "<N>" syslog priority instead of our own
+ * timestamp (journald stamps lines itself and files them by priority).
+ * superd also keeps the last lines in memory for `superctl maintail`.
+ */
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <errno.h>
@@ -15,14 +20,48 @@
 static enum log_level log_threshold = LOG_LEVEL_INFO;
 static int log_fd = STDERR_FILENO;
 static char *log_path;
+/* stderr is journald's stream socket (JOURNAL_STREAM says which). */
+static int log_journal;
+
+/* The ring: ring_total bytes were ever logged, the last ones at
+ * log_ring[(ring_total - k) % LOG_RING_SIZE]. */
+static char *log_ring;
+static unsigned long long log_ring_total;
+
+struct log_follower {
+	log_follow_cb	 cb;
+	void		*arg;
+	int		 dead;	/* unfollowed during delivery */
+	struct log_follower *next;
+};
+static struct log_follower *log_followers;
+static int log_delivering;
 
 static const char *const log_level_names[] = { "ERROR", "WARN", "INFO",
 	"DEBUG" };
+
+/* Whether fd 2 is the stream JOURNAL_STREAM ("dev:ino") names. */
+static int
+log_stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char tail;
+
+	if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &tail) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
 
 void
 log_init(enum log_level level)
 {
 	log_threshold = level;
+	log_journal = log_stderr_is_journal();
 }
 
 void
@@ -77,6 +116,107 @@ log_open_file(const char *path)
 	return 0;
 }
 
+void
+log_ring_enable(void)
+{
+	if (log_ring == NULL)
+		log_ring = calloc(1, LOG_RING_SIZE);
+}
+
+int
+log_ring_tail(size_t bytes, char **data, size_t *len,
+    unsigned long long *offset)
+{
+	size_t have, start, first;
+	char *buf;
+
+	have = log_ring_total < LOG_RING_SIZE ? (size_t)log_ring_total :
+	    LOG_RING_SIZE;
+	if (bytes > have)
+		bytes = have;
+	if ((buf = malloc(bytes + 1)) == NULL)
+		return -1;
+	start = (size_t)((log_ring_total - bytes) % LOG_RING_SIZE);
+	first = LOG_RING_SIZE - start < bytes ? LOG_RING_SIZE - start : bytes;
+	if (bytes > 0) {
+		memcpy(buf, log_ring + start, first);
+		memcpy(buf + first, log_ring, bytes - first);
+	}
+	buf[bytes] = '\0';
+	*data = buf;
+	*len = bytes;
+	*offset = log_ring_total;
+	return 0;
+}
+
+struct log_follower *
+log_follow(log_follow_cb cb, void *arg)
+{
+	struct log_follower *f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	f->cb = cb;
+	f->arg = arg;
+	f->next = log_followers;
+	log_followers = f;
+	return f;
+}
+
+void
+log_unfollow(struct log_follower *f)
+{
+	struct log_follower **pp;
+
+	if (f == NULL)
+		return;
+	/* Inside delivery the list is being walked: unlink afterwards. */
+	if (log_delivering) {
+		f->dead = 1;
+		return;
+	}
+	for (pp = &log_followers; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	free(f);
+}
+
+/* Keep one whole line and hand it to the followers. */
+static void
+log_keep(const char *line, size_t len)
+{
+	struct log_follower *f, **pp;
+	size_t at, n, done;
+
+	if (log_ring == NULL)
+		return;
+	for (done = 0; done < len; done += n) {
+		at = (size_t)((log_ring_total + done) % LOG_RING_SIZE);
+		n = LOG_RING_SIZE - at < len - done ? LOG_RING_SIZE - at :
+		    len - done;
+		memcpy(log_ring + at, line + done, n);
+	}
+	log_ring_total += len;
+	/* A callback that logs would recurse: it is documented not to. */
+	if (log_delivering)
+		return;
+	log_delivering = 1;
+	for (f = log_followers; f != NULL; f = f->next)
+		if (!f->dead)
+			f->cb(line, len, f->arg);
+	log_delivering = 0;
+	for (pp = &log_followers; *pp != NULL;) {
+		f = *pp;
+		if (f->dead) {
+			*pp = f->next;
+			free(f);
+		} else
+			pp = &f->next;
+	}
+}
+
 static void log_vwrite(enum log_level, const char *, va_list, int)
     __attribute__((format(printf, 2, 0)));
 
@@ -86,7 +226,7 @@ log_vwrite(enum log_level level, const char *fmt, va_list ap, int errnum)
 	char line[4096];
 	struct timeval tv;
 	struct tm tm;
-	size_t len;
+	size_t len, stamp;
 	int n;
 
 	gettimeofday(&tv, NULL);
@@ -104,6 +244,7 @@ log_vwrite(enum log_level level, const char *fmt, va_list ap, int errnum)
 	n = snprintf(line + len, sizeof(line) - len, " %s ",
 	    log_level_names[level]);
 	len += (size_t)n;
+	stamp = len;
 	n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
 	if (n < 0)
 		n = 0;
@@ -122,8 +263,23 @@ log_vwrite(enum log_level level, const char *fmt, va_list ap, int errnum)
 	if (len >= sizeof(line) - 1)
 		len = sizeof(line) - 2;
 	line[len++] = '\n';
+	log_keep(line, len);
 	/* One write so that lines from one process never interleave; a
 	 * failed or short log write is not worth failing anything for. */
+	if (log_journal && log_fd == STDERR_FILENO) {
+		/* journald stamps the line; the level becomes its priority
+		 * (err, warning, info, debug) so `journalctl -p` filters. */
+		static const char prio[] = { '3', '4', '6', '7' };
+		char jline[sizeof(line) + 4];
+
+		jline[0] = '<';
+		jline[1] = prio[level];
+		jline[2] = '>';
+		memcpy(jline + 3, line + stamp, len - stamp);
+		if (write(log_fd, jline, 3 + len - stamp) < 0)
+			return;
+		return;
+	}
 	if (write(log_fd, line, len) < 0)
 		return;
 }

@@ -426,6 +426,21 @@ control_bind(struct control *ctl, const struct control_opts *opts)
 		}
 	}
 	mode = opts->mode > 0 ? (mode_t)(opts->mode & 07777) : 0700;
+	/*
+	 * Connecting to a Unix socket needs write permission: members of
+	 * readonly_group get the group and rwx on it, whatever socket_mode
+	 * says. What they may call is still decided per connection from
+	 * SO_PEERCRED (read-only methods only).
+	 */
+	if (ctl->ro_group_set) {
+		if (lchown(ctl->socket_path, (uid_t)-1, ctl->ro_gid) == -1) {
+			log_syserr("control socket %s: chgrp to readonly_group",
+			    ctl->socket_path);
+			close(fd);
+			return -1;
+		}
+		mode |= 0070;
+	}
 	if (fchmodat(AT_FDCWD, ctl->socket_path, mode,
 	    AT_SYMLINK_NOFOLLOW) == -1 &&
 	    (errno != EOPNOTSUPP || chmod(ctl->socket_path, mode) == -1)) {

@@ -284,6 +284,8 @@ main(int argc, char *argv[])
 	char *pidfile = NULL;
 
 	log_init(LOG_LEVEL_INFO);
+	/* superctl maintail reads what superd logged (daemon.tail). */
+	log_ring_enable();
 	while ((ch = getopt_long(argc, argv, "c:ndtl:hv", longopts, NULL))
 	    != -1) {
 		switch (ch) {
@@ -387,6 +389,7 @@ main(int argc, char *argv[])
 	supervisor_autostart(m.sv);
 	notify_send("READY=1");
 	(void)notify_watchdog_start(m.base);
+	(void)notify_status_start(m.base, m.sv);
 	if (ready_fd != -1) {
 		if (write(ready_fd, "1", 1) != 1)
 			log_syserr("cannot tell the parent we are up");

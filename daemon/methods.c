@@ -61,6 +61,7 @@ static int method_config_reread(struct methods_call *, json_t **);
 static int method_config_update(struct methods_call *, json_t **);
 static int method_config_avail(struct methods_call *, json_t **);
 static int method_events_subscribe(struct methods_call *, json_t **);
+static int method_daemon_tail(struct methods_call *, json_t **);
 
 /* The only way from a method name to code: exact match in this table. */
 static const struct methods_entry methods_table[] = {
@@ -68,6 +69,8 @@ static const struct methods_entry methods_table[] = {
 	{ "daemon.info", METHODS_READONLY, method_daemon_info },
 	{ "daemon.shutdown", METHODS_CONTROL, method_daemon_shutdown },
 	{ "daemon.reopen_logs", METHODS_CONTROL, method_daemon_reopen_logs },
+	{ "daemon.tail", METHODS_READONLY | METHODS_STREAM,
+	    method_daemon_tail },
 	{ "process.list", METHODS_READONLY, method_process_list },
 	{ "process.start", METHODS_CONTROL, method_process_start },
 	{ "process.stop", METHODS_CONTROL, method_process_stop },
@@ -508,6 +511,154 @@ method_daemon_reopen_logs(struct methods_call *call, json_t **result)
 	log_info("control: log files reopened");
 	*result = json_object();
 	return 0;
+}
+
+/* daemon.tail: superd's own log ring, and with follow its new lines. */
+
+struct methods_maintail {
+	struct control_client *client;	/* the hook ends us first */
+	struct control_hook *hook;
+	struct log_follower *follower;
+	struct event *ev;		/* sends what lines collected */
+	char	*buf;			/* lines not sent yet */
+	size_t	 len;
+	bool	 dropped;		/* lines lost to the bound */
+};
+
+#define METHODS_MAINTAIL_MAX	  LOG_RING_SIZE	/* bytes held between sends */
+
+static void
+methods_maintail_free(struct methods_maintail *m)
+{
+	log_unfollow(m->follower);
+	if (m->ev != NULL)
+		event_free(m->ev);
+	free(m->buf);
+	free(m);
+}
+
+static void
+methods_maintail_on_close(void *arg)
+{
+	methods_maintail_free(arg);
+}
+
+/*
+ * A log line arrives from inside whatever log call made it, perhaps in
+ * the middle of control.c's own bookkeeping: only keep it here and send
+ * from the loop.
+ */
+static void
+methods_maintail_on_line(const char *line, size_t len, void *arg)
+{
+	struct methods_maintail *m = arg;
+	char *p;
+
+	if (m->len + len > METHODS_MAINTAIL_MAX) {
+		m->dropped = true;
+		return;
+	}
+	if ((p = realloc(m->buf, m->len + len)) == NULL) {
+		m->dropped = true;
+		return;
+	}
+	memcpy(p + m->len, line, len);
+	m->buf = p;
+	m->len += len;
+	event_active(m->ev, EV_TIMEOUT, 0);
+}
+
+static void
+methods_maintail_on_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct methods_maintail *m = arg;
+	json_t *data, *msg;
+	char *buf = m->buf;
+	size_t len = m->len;
+
+	(void)fd;
+	(void)what;
+	m->buf = NULL;
+	m->len = 0;
+	if (m->dropped) {
+		static const char gap[] = "[superd: log lines dropped]\n";
+
+		m->dropped = false;
+		data = methods_string_from_bytes(gap, sizeof(gap) - 1);
+		msg = rpc_notification_new("log.data", json_pack(
+		    "{s:s, s:s, s:o}", "name", "superd", "stream", "main",
+		    "data", data));
+		/* On failure the client is gone and m with it. */
+		if (msg != NULL && control_client_send(m->client, msg) == -1) {
+			json_decref(msg);
+			free(buf);
+			return;
+		}
+		json_decref(msg);
+	}
+	if (len > 0) {
+		msg = rpc_notification_new("log.data", json_pack(
+		    "{s:s, s:s, s:o}", "name", "superd", "stream", "main",
+		    "data", methods_string_from_bytes(buf, len)));
+		if (msg != NULL)
+			control_client_send(m->client, msg);
+		json_decref(msg);
+	}
+	free(buf);
+}
+
+static int
+method_daemon_tail(struct methods_call *call, json_t **result)
+{
+	static const char *const keys[] = { "bytes", "follow", NULL };
+	struct methods_maintail *m;
+	unsigned long long offset;
+	json_int_t bytes;
+	char *data;
+	size_t len;
+	json_t *res;
+	bool follow;
+
+	if (methods_check_keys(call, keys) == -1 ||
+	    methods_get_int(call, "bytes", 0, LOG_RING_SIZE, 1600,
+	    &bytes) == -1 ||
+	    methods_get_bool(call, "follow", false, &follow) == -1)
+		return -1;
+	if (follow && control_client_nhooks(call->client) >=
+	    METHODS_MAX_PENDING)
+		return methods_fail(call, RPC_INTERNAL_ERROR,
+		    "too many streams on this connection");
+	if (log_ring_tail((size_t)bytes, &data, &len, &offset) == -1)
+		return methods_fail(call, RPC_INTERNAL_ERROR, "out of memory");
+	res = json_pack("{s:o, s:I}", "data",
+	    methods_string_from_bytes(data, len), "offset",
+	    (json_int_t)offset);
+	free(data);
+	if (res == NULL)
+		return methods_fail(call, RPC_INTERNAL_ERROR, "out of memory");
+	if (!follow) {
+		*result = res;
+		return 0;
+	}
+	/* The reply first, then the stream. */
+	methods_send_result(call->client, call->id, res);
+	if (!control_client_alive(call->client))
+		return METHODS_DEFERRED;
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return METHODS_DEFERRED;
+	m->client = call->client;
+	m->ev = event_new(call->env->base, -1, 0, methods_maintail_on_ready,
+	    m);
+	if (m->ev == NULL ||
+	    (m->follower = log_follow(methods_maintail_on_line, m)) == NULL) {
+		methods_maintail_free(m);
+		return METHODS_DEFERRED;
+	}
+	m->hook = control_client_hook(call->client, methods_maintail_on_close,
+	    m);
+	if (m->hook == NULL)
+		methods_maintail_free(m);
+	return METHODS_DEFERRED;
 }
 
 /* ---------------------------------------------------------------- */

@@ -936,10 +936,9 @@ struct methods_follow {
 	struct control_client *client;	/* not referenced: the hook ends
 					 * us before the client goes */
 	struct control_hook *hook;
-	const struct methods_env *env;
+	/* Ours until output_free() says the output ends (data NULL): then
+	 * NULL, and never looked up anywhere to guess. */
 	struct output_follower *follower;
-	const struct process *p;
-	struct output *output;
 	char	*name;
 	enum output_stream stream;
 	unsigned char carry[4];	/* a character cut between chunks */
@@ -952,32 +951,12 @@ methods_stream_name(enum output_stream s)
 	return s == OUTPUT_STDERR ? "stderr" : "stdout";
 }
 
-/* True while p still is a registered process with that output. */
-static bool
-methods_process_exists(const struct methods_env *env,
-    const struct process *p, const struct output *output)
-{
-	struct process *const *procs;
-	size_t i, n;
-
-	procs = supervisor_processes(env->sup, &n);
-	for (i = 0; i < n; i++)
-		if (procs[i] == p && procs[i]->output == output)
-			return true;
-	return false;
-}
-
 static void
 methods_follow_on_close(void *arg)
 {
 	struct methods_follow *f = arg;
 
-	/*
-	 * output_free() drops followers with the process: unfollow only
-	 * while the process (and so our follower) still exists.
-	 */
-	if (methods_process_exists(f->env, f->p, f->output))
-		output_unfollow(f->follower);
+	output_unfollow(f->follower);
 	free(f->name);
 	free(f);
 }
@@ -990,6 +969,13 @@ methods_follow_on_data(const char *data, size_t len, void *arg)
 	size_t total, cut;
 	json_t *params, *msg;
 
+	if (data == NULL) {
+		/* The output is freed with its process: the follower goes
+		 * with it. The stream stays open, silent, until the client
+		 * leaves (process.tail's contract has no end-of-stream). */
+		f->follower = NULL;
+		return;
+	}
 	if (len == 0)
 		return;
 	total = f->ncarry + len;
@@ -1095,10 +1081,7 @@ method_process_tail(struct methods_call *call, json_t **result)
 		return METHODS_DEFERRED;
 	}
 	f->client = call->client;
-	f->p = p;
-	f->output = p->output;
 	f->stream = stream;
-	f->env = call->env;
 	f->follower = output_follow(p->output, stream, methods_follow_on_data,
 	    f);
 	if (f->follower == NULL) {

@@ -14,16 +14,28 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <event2/event.h>
 
+#include "events.h"
 #include "log.h"
 #include "notify.h"
+#include "process.h"
+#include "supervisor.h"
 
 static int notify_fd = -1;
 static struct sockaddr_un notify_addr;
 static socklen_t notify_addrlen;
 static unsigned long long notify_watchdog_usec;
 static struct event *notify_watchdog_ev;
+
+/* STATUS=: a state change arms a timer; at most one line a second. */
+#define NOTIFY_STATUS_INTERVAL_MS 1000
+static const struct supervisor *notify_sup;
+static struct events_sub *notify_status_sub;
+static struct event *notify_status_ev;
+static struct timespec notify_status_last;	/* CLOCK_MONOTONIC */
 
 int
 notify_init(void)
@@ -83,12 +95,6 @@ notify_init(void)
 	return rc;
 }
 
-bool
-notify_enabled(void)
-{
-	return notify_fd != -1;
-}
-
 void
 notify_send(const char *state)
 {
@@ -138,9 +144,105 @@ notify_watchdog_start(struct event_base *base)
 	return 0;
 }
 
+/* "12 programs: 11 running, 1 fatal": counts in state order. */
+static void
+notify_status_send(void)
+{
+	static const enum process_state order[] = { PROCESS_RUNNING,
+		PROCESS_STARTING, PROCESS_BACKOFF, PROCESS_STOPPING,
+		PROCESS_STOPPED, PROCESS_EXITED, PROCESS_FATAL,
+		PROCESS_UNKNOWN };
+	size_t count[sizeof(order) / sizeof(order[0])] = { 0 };
+	struct process *const *procs;
+	char line[512], name[16];
+	size_t i, j, n, len;
+	int sep = ':';
+
+	procs = supervisor_processes(notify_sup, &n);
+	for (i = 0; i < n; i++)
+		for (j = 0; j < sizeof(order) / sizeof(order[0]); j++)
+			if (procs[i]->state == order[j])
+				count[j]++;
+	len = (size_t)snprintf(line, sizeof(line), "STATUS=%zu program%s", n,
+	    n == 1 ? "" : "s");
+	for (j = 0; j < sizeof(order) / sizeof(order[0]); j++) {
+		if (count[j] == 0 || len >= sizeof(line))
+			continue;
+		snprintf(name, sizeof(name), "%s",
+		    process_state_name(order[j]));
+		for (i = 0; name[i] != '\0'; i++)
+			if (name[i] >= 'A' && name[i] <= 'Z')
+				name[i] = (char)(name[i] - 'A' + 'a');
+		len += (size_t)snprintf(line + len, sizeof(line) - len,
+		    "%c %zu %s", sep, count[j], name);
+		sep = ',';
+	}
+	clock_gettime(CLOCK_MONOTONIC, &notify_status_last);
+	notify_send(line);
+}
+
+static void
+notify_on_status_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	notify_status_send();
+}
+
+static void
+notify_on_state(const struct process *p, enum process_state from,
+    enum process_state to, void *arg)
+{
+	struct timespec now;
+	struct timeval tv;
+	long long since_ms, wait_ms;
+
+	(void)p;
+	(void)from;
+	(void)to;
+	(void)arg;
+	if (evtimer_pending(notify_status_ev, NULL))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	since_ms = (long long)(now.tv_sec - notify_status_last.tv_sec) * 1000 +
+	    (now.tv_nsec - notify_status_last.tv_nsec) / 1000000;
+	wait_ms = NOTIFY_STATUS_INTERVAL_MS - since_ms;
+	if (wait_ms < 0)
+		wait_ms = 0;
+	/* Even "now" goes through the loop: a burst of changes (an update
+	 * starting fifty programs) becomes one line. */
+	tv.tv_sec = (time_t)(wait_ms / 1000);
+	tv.tv_usec = (suseconds_t)(wait_ms % 1000) * 1000;
+	evtimer_add(notify_status_ev, &tv);
+}
+
+int
+notify_status_start(struct event_base *base, const struct supervisor *sup)
+{
+	if (notify_fd == -1 || notify_status_ev != NULL)
+		return 0;
+	notify_sup = sup;
+	notify_status_ev = evtimer_new(base, notify_on_status_timer, NULL);
+	if (notify_status_ev == NULL ||
+	    (notify_status_sub = events_subscribe(notify_on_state, NULL)) ==
+	    NULL) {
+		log_error("cannot start sd_notify STATUS= updates");
+		return -1;
+	}
+	notify_status_send();
+	return 0;
+}
+
 void
 notify_free(void)
 {
+	events_unsubscribe(notify_status_sub);
+	notify_status_sub = NULL;
+	if (notify_status_ev != NULL) {
+		event_free(notify_status_ev);
+		notify_status_ev = NULL;
+	}
 	if (notify_watchdog_ev != NULL) {
 		event_free(notify_watchdog_ev);
 		notify_watchdog_ev = NULL;

@@ -44,7 +44,12 @@ int	output_tail(struct output *, enum output_stream, size_t bytes,
 	    char **data, size_t *len, uint64_t *offset);
 
 typedef void (*output_data_cb)(const char *data, size_t len, void *arg);
-/* Call cb with every chunk the stream gets from now on. */
+/*
+ * Call cb with every chunk the stream gets from now on. The output owns
+ * the follower: when it is freed (its process removed) cb gets one last
+ * call with data NULL, after which the follower is gone and must not be
+ * unfollowed. The caller never guesses by looking its process up.
+ */
 struct output_follower *output_follow(struct output *, enum output_stream,
 	    output_data_cb cb, void *arg);
 /* NULL is a no-op. Safe from inside the callback. */

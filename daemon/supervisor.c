@@ -32,6 +32,7 @@
 #include "log.h"
 #include "output.h"
 #include "process.h"
+#include "probe.h"
 #include "supervisor.h"
 
 struct supervisor_snap {
@@ -571,7 +572,7 @@ supervisor_reap(struct supervisor *sv)
 		}
 		if ((p = supervisor_find_pid(sv, pid)) != NULL)
 			process_on_exit(p, st);
-		else
+		else if (!probe_reaped(pid, st))
 			log_debug("reaped unknown pid %d", (int)pid);
 	}
 }

@@ -4,8 +4,10 @@
 #     layout, config in /etc (not /usr/etc);
 #  2. a second install over a modified config keeps the admin's files;
 #  3. CPack builds a .deb: contents, conffiles, Depends on the packages of
-#     the libraries the binaries link, maintainer scripts; lintian when
-#     installed (tags accepted below are reported, not failed);
+#     the libraries the binaries link, maintainer scripts (the postinst
+#     also run under a simulated systemd: it starts superd whenever it is
+#     not running, and leaves a running one alone on upgrade); lintian
+#     when installed (tags accepted below are reported, not failed);
 #  4. as root, the .deb really installs (dpkg -i), removes (dpkg -r) and
 #     purges (dpkg -P) on this machine, where systemd is not running.
 set -u
@@ -219,6 +221,71 @@ for s in postinst prerm postrm; do
 	fi
 done
 [ "$scripts_ok" -eq 1 ] && pass ".deb maintainer scripts" || fail ".deb maintainer scripts"
+
+# The postinst under a (simulated) running systemd: in a private mount
+# namespace /run/systemd/system exists and /var/log is a tmpfs, and
+# systemctl, deb-systemd-invoke and deb-systemd-helper are stubs that log
+# their calls and keep the unit's active state in a file.
+postinst_run() {	# postinst_run STATE ARGS...: the calls it made
+	local stubs=$tmp/stubs state=$1
+	shift
+	mkdir -p "$stubs"
+	rm -f "$tmp/calls"
+	echo "$state" >"$tmp/unit-state"
+	cat >"$stubs/systemctl" <<'STUB'
+#!/bin/sh
+echo "systemctl $*" >>"$SUPERD_T/calls"
+case "$*" in
+*is-active*) [ "$(cat "$SUPERD_T/unit-state")" = active ] ;;
+esac
+STUB
+	cat >"$stubs/deb-systemd-invoke" <<'STUB'
+#!/bin/sh
+echo "deb-systemd-invoke $*" >>"$SUPERD_T/calls"
+[ "$1" = start ] && echo active >"$SUPERD_T/unit-state"
+exit 0
+STUB
+	cat >"$stubs/deb-systemd-helper" <<'STUB'
+#!/bin/sh
+echo "deb-systemd-helper $*" >>"$SUPERD_T/calls"
+exit 0
+STUB
+	chmod 0755 "$stubs"/*
+	SUPERD_T=$tmp PATH=$stubs:$PATH unshare -m --propagation private sh -c '
+	    mount -t tmpfs none /run && mkdir -p /run/systemd/system &&
+	    mount -t tmpfs none /var/log && exec sh "$0" "$@"' \
+	    "$ctl/postinst" "$@" >"$tmp/postinst.out" 2>&1 || echo "exit $?" >>"$tmp/calls"
+	cat "$tmp/calls" 2>/dev/null
+}
+if [ "$(id -u)" -ne 0 ] || ! unshare -m --propagation private true 2>/dev/null; then
+	skip "postinst under systemd: needs root and unshare -m"
+else
+	calls=$(postinst_run inactive configure)
+	if echo "$calls" | grep -q '^deb-systemd-invoke start superd.service$'; then
+		pass "postinst, first install: starts superd"
+	else
+		echo "$calls" | sed 's/^/  /'
+		fail "postinst, first install: superd not started"
+	fi
+	# dpkg -r then dpkg -i: the conffiles stayed, so dpkg passes the
+	# last configured version, as on an upgrade; superd is not running.
+	calls=$(postinst_run inactive configure 0.0.9)
+	if echo "$calls" | grep -q '^deb-systemd-invoke start superd.service$'; then
+		pass "postinst, reinstall after dpkg -r: starts superd"
+	else
+		echo "$calls" | sed 's/^/  /'
+		fail "postinst, reinstall after dpkg -r: superd left stopped"
+	fi
+	calls=$(postinst_run active configure 0.0.9)
+	if ! echo "$calls" | grep -q 'deb-systemd-invoke \(start\|restart\)\|systemctl.* restart' &&
+	    ! echo "$calls" | grep -q '^exit' &&
+	    grep -q 'systemctl restart superd' "$tmp/postinst.out"; then
+		pass "postinst, upgrade: a running superd is not restarted"
+	else
+		echo "$calls" | sed 's/^/  /'
+		fail "postinst, upgrade: running superd touched"
+	fi
+fi
 
 # Depends: the package of every shared library the binaries need.
 depends=$(dpkg-deb -f "$deb" Depends)

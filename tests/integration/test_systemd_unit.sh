@@ -32,7 +32,7 @@ fi
 # The checks a unit must pass beyond verify: what the issue asks of it.
 failed=0
 for want in '^Type=notify$' '^ExecReload=.*superctl .*update$' \
-    '^RuntimeDirectory=superd$' '^KillMode=mixed$' '^Restart=on-failure$'; do
+    '^RuntimeDirectory=superd$' '^KillMode=mixed$' '^Restart=on-failure$' '^OOMScoreAdjust=-'; do
 	if ! grep -q "$want" "$tmp/superd.service"; then
 		echo "FAIL: no line matching $want"
 		failed=1

@@ -1341,6 +1341,7 @@ test_start_order(void **state)
 static void
 test_fcgi_and_listener(void **state)
 {
+	struct diags d;
 	struct config *cfg;
 	const struct proc_conf *pc;
 	const struct group_conf *g;
@@ -1393,6 +1394,29 @@ test_fcgi_and_listener(void **state)
 	assert_int_equal(pc->buffer_size, 10);
 	assert_int_equal(cfg->groups[0]->kind, GROUP_EVENTLISTENER);
 	config_free(cfg);
+
+	/* in a [group:g], as supervisord allows; owner from user= */
+	diags_init(&d);
+	cfg = config_load(put("main.conf", "[group:g]\nprograms=f,p\n"
+	    "[fcgi-program:f]\ncommand=/bin/f\nsocket=unix:///run/f.sock\n"
+	    "user=nobody\n[program:p]\ncommand=/bin/p\n"
+	    "socket=unix:///run/p.sock\nsocket_owner=root:nogroup\n"), 0, &d);
+	if (cfg == NULL)
+		dump(&d);
+	assert_non_null(cfg);
+	g = config_find_group(cfg, "g");
+	assert_int_equal(g->kind, GROUP_PROGRAM);
+	assert_int_equal(g->nprocs, 2);
+	pc = strcmp(g->procs[0]->name, "f") == 0 ? g->procs[0] : g->procs[1];
+	assert_true(pc->fcgi);
+	assert_int_equal(pc->socket.uid, pc->uid);
+	assert_true(pc->socket.uid != 0);
+	pc = g->procs[pc == g->procs[0] ? 1 : 0];
+	assert_false(pc->fcgi);
+	assert_int_equal(pc->socket.uid, 0);
+	assert_int_equal(pc->socket.gid, 65534);
+	config_free(cfg);
+	diags_free(&d);
 
 	load_err("[fcgi-program:f]\ncommand=/bin/f\n", 1, "missing 'socket'");
 	load_err("[fcgi-program:f]\ncommand=/bin/f\nsocket=tcp://h:1\n"

@@ -156,7 +156,7 @@ test_diff_each_field(void **state)
 		assert_false(group_conf_equal(o->groups[0], n->groups[0]));
 		config_free(n);
 	}
-	/* the same program as an event listener or a fcgi-program */
+	/* the same program as an event listener */
 	n = load("[eventlistener:p]\ncommand=/bin/p x\nevents=TICK_5\n"
 	    "priority=999\nstdin=pipe\n");
 	assert_false(group_conf_equal(o->groups[0], n->groups[0]));

@@ -1,7 +1,8 @@
 /*
  * Unit tests for daemon/output.c: the tail ring (wraparound, sizes,
  * offsets, clear), followers, EOF, the spliced file path keeping the
- * ring exact, timestamps, and whole lines on a shared stdout.
+ * ring exact, timestamps, and whole lines on a shared stdout. Also
+ * common/log.c's ring of superd's own log and its followers.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -20,6 +21,7 @@
 #include <cmocka.h>
 #include <event2/event.h>
 
+#include "log.h"
 #include "output.h"
 
 struct ring_fixture {
@@ -426,6 +428,137 @@ test_stdout_whole_lines(void **state)
 	close(saved);
 }
 
+/* superd's own log: whole lines, the last LOG_RING_SIZE bytes, offsets. */
+struct log_seen {
+	char	 buf[8192];
+	size_t	 len;
+	int	 calls;
+	struct log_follower *self;	/* unfollow from inside */
+};
+
+static void
+log_seen_cb(const char *line, size_t len, void *arg)
+{
+	struct log_seen *s = arg;
+
+	assert_true(len > 0 && line[len - 1] == '\n');
+	if (s->len + len < sizeof(s->buf)) {
+		memcpy(s->buf + s->len, line, len);
+		s->len += len;
+	}
+	s->calls++;
+	if (s->self != NULL) {
+		log_unfollow(s->self);
+		s->self = NULL;
+	}
+}
+
+static void
+test_log_ring(void **state)
+{
+	struct log_seen a, b;
+	unsigned long long off0, off;
+	char *data;
+	size_t len;
+	int devnull, saved, i;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	saved = dup(STDERR_FILENO);
+	devnull = open("/dev/null", O_WRONLY);
+	dup2(devnull, STDERR_FILENO);
+	close(devnull);
+	unsetenv("JOURNAL_STREAM");
+	log_init(LOG_LEVEL_INFO);
+	/* Before enable nothing is kept. */
+	log_info("not kept");
+	assert_int_equal(log_ring_tail(100, &data, &len, &off0), 0);
+	assert_int_equal(len, 0);
+	free(data);
+	log_ring_enable();
+	assert_int_equal(log_ring_tail(100, &data, &len, &off0), 0);
+	free(data);
+	log_warn("hello %d", 1);
+	log_debug("below the threshold");
+	assert_int_equal(log_ring_tail(LOG_RING_SIZE, &data, &len, &off), 0);
+	assert_true(off > off0);
+	assert_int_equal(len, (size_t)(off - off0));
+	assert_non_null(strstr(data, " WARN hello 1\n"));
+	assert_null(strstr(data, "below"));
+	free(data);
+
+	/* Followers see each whole line; one leaves from its callback. */
+	assert_non_null(log_follow(log_seen_cb, &a));
+	b.self = log_follow(log_seen_cb, &b);
+	assert_non_null(b.self);
+	log_info("first");
+	log_info("second");
+	assert_int_equal(a.calls, 2);
+	assert_int_equal(b.calls, 1);
+	a.buf[a.len] = '\0';
+	assert_non_null(strstr(a.buf, "INFO first\n"));
+	assert_non_null(strstr(a.buf, "INFO second\n"));
+
+	/* Wraparound: the ring holds exactly the last LOG_RING_SIZE bytes,
+	 * and they end with the last line. */
+	for (i = 0; i < 2000; i++)
+		log_info("line %04d of a log that wraps the ring", i);
+	assert_int_equal(log_ring_tail(SIZE_MAX, &data, &len, &off), 0);
+	assert_int_equal(len, LOG_RING_SIZE);
+	assert_true(off > LOG_RING_SIZE);
+	assert_non_null(strstr(data + len - 60,
+	    "line 1999 of a log that wraps the ring\n"));
+	free(data);
+	assert_int_equal(log_ring_tail(39, &data, &len, &off), 0);
+	assert_memory_equal(data, "line 1999 of a log that wraps the ring\n",
+	    39);
+	free(data);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+}
+
+/* Under journald: "<N>" priorities, no timestamp of our own. */
+static void
+test_log_journal(void **state)
+{
+	char path[] = "/tmp/test_ring_journal.XXXXXX", buf[512], env[64];
+	struct stat st;
+	ssize_t n;
+	int fd, saved;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	assert_int_equal(fstat(fd, &st), 0);
+	snprintf(env, sizeof(env), "%llu:%llu",
+	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", env, 1);
+	log_init(LOG_LEVEL_DEBUG);
+	log_error("e");
+	log_warn("w");
+	log_info("i");
+	log_debug("d");
+	/* Another stream: back to our own timestamps. */
+	setenv("JOURNAL_STREAM", "1:2", 1);
+	log_init(LOG_LEVEL_DEBUG);
+	log_info("x");
+	unsetenv("JOURNAL_STREAM");
+	log_init(LOG_LEVEL_INFO);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_true(strncmp(buf, "<3>e\n<4>w\n<6>i\n<7>d\n", 20) == 0);
+	assert_non_null(strstr(buf + 20, " INFO x\n"));
+	assert_true(buf[20] >= '0' && buf[20] <= '9');
+}
+
 int
 main(void)
 {
@@ -448,6 +581,8 @@ main(void)
 		    ring_setup, ring_teardown),
 		cmocka_unit_test_setup_teardown(test_stdout_whole_lines,
 		    ring_setup, ring_teardown),
+		cmocka_unit_test(test_log_ring),
+		cmocka_unit_test(test_log_journal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
