@@ -640,6 +640,15 @@ struct listeners_proc {
 struct listeners_pid {
 	const struct process *p;
 	pid_t	 pid;
+	unsigned long removal;	/* the removal waiting for it, 0: none */
+};
+
+/* A removed group whose PROCESS_GROUP_REMOVED waits for its processes
+ * (the pids tagged with `id`; a group of the same name added meanwhile
+ * does not hold it up). */
+struct listeners_removal {
+	char	*group;
+	unsigned long id;
 };
 
 struct listeners {
@@ -650,9 +659,9 @@ struct listeners {
 	struct listeners_pid *pids;
 	size_t	 npids;
 	size_t	 cappids;
-	char   **removals;	/* groups whose REMOVED waits for the end of
-				 * their processes */
+	struct listeners_removal *removals;
 	size_t	 nremovals;
+	unsigned long removal_seq;
 	uint32_t mask;		/* union of the pools' */
 	unsigned long serial;	/* the next global serial */
 	struct events_sub *sub;
@@ -926,6 +935,7 @@ listeners_pid_set(struct listeners *l, const struct process *p, pid_t pid)
 	}
 	l->pids[l->npids].p = p;
 	l->pids[l->npids].pid = pid;
+	l->pids[l->npids].removal = 0;
 	l->npids++;
 }
 
@@ -954,15 +964,15 @@ listeners_check_removals(struct listeners *l)
 	for (i = 0; i < l->nremovals;) {
 		busy = false;
 		for (j = 0; j < l->npids && !busy; j++)
-			busy = strcmp(l->pids[j].p->conf->group,
-			    l->removals[i]) == 0;
+			busy = l->pids[j].removal == l->removals[i].id;
 		if (busy) {
 			i++;
 			continue;
 		}
-		listeners_buf_printf(&b, "groupname:%s\n", l->removals[i]);
+		listeners_buf_printf(&b, "groupname:%s\n",
+		    l->removals[i].group);
 		listeners_emit_buf(l, LISTENERS_PROCESS_GROUP_REMOVED, &b);
-		free(l->removals[i]);
+		free(l->removals[i].group);
 		l->removals[i] = l->removals[--l->nremovals];
 	}
 }
@@ -1422,7 +1432,7 @@ listeners_free(struct listeners *l)
 	if (l->tick != NULL)
 		event_free(l->tick);
 	for (i = 0; i < l->nremovals; i++)
-		free(l->removals[i]);
+		free(l->removals[i].group);
 	free(l->removals);
 	free(l->pids);
 	free(l);
@@ -1458,8 +1468,9 @@ listeners_update(struct listeners *l, const struct config *cfg,
 {
 	const struct group_conf *gc;
 	struct listeners_buf b = { 0 };
-	char **nv, *name;
-	size_t i;
+	struct listeners_removal *nv;
+	char *name;
+	size_t i, j;
 
 	if (l == NULL)
 		return;
@@ -1474,7 +1485,13 @@ listeners_update(struct listeners *l, const struct config *cfg,
 			continue;
 		}
 		l->removals = nv;
-		l->removals[l->nremovals++] = name;
+		nv[l->nremovals].group = name;
+		nv[l->nremovals].id = ++l->removal_seq;
+		for (j = 0; j < l->npids; j++)
+			if (l->pids[j].removal == 0 &&
+			    strcmp(l->pids[j].p->conf->group, name) == 0)
+				l->pids[j].removal = nv[l->nremovals].id;
+		l->nremovals++;
 	}
 	for (i = 0; i < diff->nchanged; i++) {
 		gc = config_find_group(cfg, diff->changed[i]);
