@@ -57,6 +57,12 @@ while True:
         sys.stdout.write("this is not the protocol\n" * 1000)
         sys.stdout.flush()
         time.sleep(3600)
+    die_on = os.environ.get("DIE_ON")
+    if die_on and matches(die_on, hdr, payload) and not os.path.exists(os.environ["EVLOG"] + ".died"):
+        open(os.environ["EVLOG"] + ".died", "w").close()
+        log.write(json.dumps(dict(rec, died=True)) + "\n")
+        log.flush()
+        os._exit(1)
     if run_on and matches(run_on, hdr, payload):
         rec["run"] = subprocess.run(os.environ["RUN_CMD"], shell=True,
                                     capture_output=True, timeout=20).returncode
@@ -458,6 +464,56 @@ def test_group_added_removed_same_as_supervisord(sb):
     check(sorted(got["supervisord"]) == sorted(got["superd"]),
           "update events:\nsupervisord %s\nsuperd      %s"
           % (got["supervisord"], got["superd"]))
+
+
+def test_listener_death_requeues(sb):
+    # The listener dies in the middle of ok's RUNNING; once restarted it
+    # gets that event first, with the same serials, under both daemons.
+    sections = [
+        "[eventlistener:lis]\ncommand = %(listener)s\nevents = PROCESS_STATE\n"
+        "startsecs = 0\nautorestart = true\nenvironment = %(env)s\n\n",
+        "[program:ok]\ncommand = sleep 1000\nstartsecs = 1\n\n",
+    ]
+    env = {"DIE_ON": "PROCESS_STATE_RUNNING processname:ok"}
+    kinds = ["superd"] + (["supervisord"] if shutil.which("supervisord") else [])
+    for kind in kinds:
+        d = Daemon(sb, kind, sections, env)
+        d.start()
+        ev = d.wait_events(lambda ev: any(e.get("died") for e in ev) and
+                           len([e for e in ev if has([e], "PROCESS_STATE_RUNNING",
+                                                     "processname:ok")]) >= 2,
+                           what="ok RUNNING again after the death")
+        i = next(i for i, e in enumerate(ev) if e.get("died"))
+        check((ev[i + 1]["hdr"]["serial"], ev[i + 1]["hdr"]["poolserial"],
+               ev[i + 1]["payload"]) == (ev[i]["hdr"]["serial"],
+                                         ev[i]["hdr"]["poolserial"], ev[i]["payload"]),
+              "%s: the interrupted event first: %s" % (kind, [short(e) for e in ev]))
+        d.stop()
+
+
+def test_rejected_event_stays_in_its_pool(sb):
+    # Two pools of the same priority take ok's RUNNING; the first rejects
+    # it once. supervisord 4.2 would requeue it into both; superd only into
+    # the pool that rejected it.
+    sections = [
+        "[eventlistener:picky]\ncommand = %(listener)s\nevents = PROCESS_STATE_RUNNING\n"
+        "startsecs = 0\nenvironment = %(env)s,FAIL_ON=\"PROCESS_STATE_RUNNING "
+        "processname:ok\"\n\n",
+        "[eventlistener:calm]\ncommand = %(listener)s\nevents = PROCESS_STATE_RUNNING\n"
+        "startsecs = 0\nenvironment = EVLOG=\"%(dir)s/calm.jsonl\"\n\n",
+        "[program:ok]\ncommand = sleep 1000\nstartsecs = 1\n\n",
+    ]
+    d = Daemon(sb, "superd", sections)
+    d.start()
+    d.wait_events(lambda ev: len([e for e in ev if "processname:ok" in e["payload"]]) >= 2,
+                  what="picky's second look at ok RUNNING")
+    calm = os.path.join(d.dir, "calm.jsonl")
+    wait_until(lambda: "processname:ok" in read_text(calm), 10, "calm gets ok RUNNING")
+    # Anything more for calm would have come with picky's retry.
+    d.stop()
+    got = [json.loads(x) for x in read_text(calm).splitlines() if x.strip()]
+    check(len([e for e in got if "processname:ok" in e["payload"]]) == 1,
+          "calm got ok RUNNING once: %s" % [short(e) for e in got])
 
 
 if __name__ == "__main__":
