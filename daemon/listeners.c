@@ -638,7 +638,8 @@ struct listeners_proc {
 };
 
 struct listeners_pid {
-	const struct process *p;
+	const struct process *p;	/* compared, never followed */
+	char	*group;
 	pid_t	 pid;
 	unsigned long removal;	/* the removal waiting for it, 0: none */
 };
@@ -933,6 +934,8 @@ listeners_pid_set(struct listeners *l, const struct process *p, pid_t pid)
 		l->pids = nv;
 		l->cappids = cap;
 	}
+	if ((l->pids[l->npids].group = strdup(p->conf->group)) == NULL)
+		return;
 	l->pids[l->npids].p = p;
 	l->pids[l->npids].pid = pid;
 	l->pids[l->npids].removal = 0;
@@ -948,6 +951,7 @@ listeners_pid_drop(struct listeners *l, const struct process *p)
 	if ((e = listeners_pid_find(l, p)) == NULL)
 		return 0;
 	pid = e->pid;
+	free(e->group);
 	*e = l->pids[--l->npids];
 	return pid;
 }
@@ -1433,6 +1437,8 @@ listeners_free(struct listeners *l)
 		event_free(l->tick);
 	for (i = 0; i < l->nremovals; i++)
 		free(l->removals[i].group);
+	for (i = 0; i < l->npids; i++)
+		free(l->pids[i].group);
 	free(l->removals);
 	free(l->pids);
 	free(l);
@@ -1489,7 +1495,7 @@ listeners_update(struct listeners *l, const struct config *cfg,
 		nv[l->nremovals].id = ++l->removal_seq;
 		for (j = 0; j < l->npids; j++)
 			if (l->pids[j].removal == 0 &&
-			    strcmp(l->pids[j].p->conf->group, name) == 0)
+			    strcmp(l->pids[j].group, name) == 0)
 				l->pids[j].removal = nv[l->nremovals].id;
 		l->nremovals++;
 	}
