@@ -516,5 +516,34 @@ def test_rejected_event_stays_in_its_pool(sb):
           "calm got ok RUNNING once: %s" % [short(e) for e in got])
 
 
+def test_big_log_events_reach_the_listener_whole(sb):
+    # Payloads larger than a pipe: written in pieces as the listener
+    # reads, never blocking superd; every byte arrives, in order.
+    big = sb.write("big.py", "import sys, time\n"
+                   "sys.stdout.write(''.join('%07d\\n' % i for i in range(40000)))\n"
+                   "sys.stdout.flush()\ntime.sleep(1000)\n")
+    sections = [
+        "[eventlistener:lis]\ncommand = %(listener)s\nevents = PROCESS_LOG_STDOUT\n"
+        "buffer_size = 1000\nstartsecs = 0\nenvironment = %(env)s\n\n",
+        "[program:big]\ncommand = " + sys.executable + " " + big + "\n"
+        "startsecs = 0\nstdout_events_enabled = true\n\n",
+    ]
+    want = "".join("%07d\n" % i for i in range(40000))
+
+    def data(ev):
+        return "".join(e["payload"].split("\n", 1)[1] for e in ev)
+    kinds = ["superd"] + (["supervisord"] if shutil.which("supervisord") else [])
+    for kind in kinds:
+        d = Daemon(sb, kind, sections)
+        d.start()
+        ev = d.wait_events(lambda ev: len(data(ev)) >= len(want), timeout=30,
+                           what="320000 bytes of output")
+        check(data(ev) == want, "%s: the output, whole and in order" % kind)
+        check_headers(d, ev, "lis")
+        check(max(len(e["payload"]) for e in ev) > 65536 or kind == "supervisord",
+              "%s: some event is larger than a pipe" % kind)
+        d.stop()
+
+
 if __name__ == "__main__":
     harness.main(globals())
