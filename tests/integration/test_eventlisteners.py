@@ -77,6 +77,8 @@ while True:
         log.flush()
         sys.stdout.write("RESULT 2\nOK")
     sys.stdout.flush()
+    if os.environ.get("ONE_EVENT"):
+        os._exit(0)
 '''
 
 PID_RE = re.compile(r"pid:\d+")
@@ -543,6 +545,27 @@ def test_big_log_events_reach_the_listener_whole(sb):
         check(max(len(e["payload"]) for e in ev) > 65536 or kind == "supervisord",
               "%s: some event is larger than a pipe" % kind)
         d.stop()
+
+
+def test_listener_exiting_after_each_event(sb):
+    # Some listeners answer and exit, to be restarted for the next event:
+    # the answer they wrote just before exiting counts, so no event comes
+    # twice, under either daemon.
+    sections = [
+        "[eventlistener:lis]\ncommand = %(listener)s\nevents = PROCESS_STATE\n"
+        "startsecs = 0\nautorestart = true\nbuffer_size = 100\n"
+        "environment = %(env)s,ONE_EVENT=\"1\"\n\n",
+        "[program:a]\ncommand = sleep 1000\nstartsecs = 0\n\n",
+    ]
+    kinds = ["superd"] + (["supervisord"] if shutil.which("supervisord") else [])
+    for kind in kinds:
+        d = Daemon(sb, kind, sections)
+        d.start()
+        ev = d.wait_events(lambda ev: len(ev) >= 5, timeout=30, what="five events")
+        d.stop()
+        serials = [int(e["hdr"]["serial"]) for e in d.events()]
+        check(serials == sorted(set(serials)),
+              "%s: each event once, in order: %s" % (kind, [short(e) for e in d.events()]))
 
 
 if __name__ == "__main__":
