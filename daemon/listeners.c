@@ -1317,7 +1317,11 @@ listeners_proc_start(struct listeners *l, const struct process *p)
 	}
 }
 
-/* A process has no pid any more. */
+/* A process has no pid any more. What it wrote just before it exited
+ * was read first (the pipe was readable before SIGCHLD came), so an
+ * answer written on the way out still counts; whatever it held without
+ * answering goes back to its pool. Later bytes of its old pipe are
+ * ignored until it starts again. */
 static void
 listeners_proc_down(struct listeners_proc *lp)
 {
