@@ -519,6 +519,10 @@ methods_op_judge(struct methods_op *op, struct methods_item *it,
 		snprintf(msg, sizeof(msg), "%s: spawn error: %.256s", it->name,
 		    p->spawnerr);
 		methods_item_set(it, false, RPC_SPAWN_ERROR, msg);
+	} else if (p->failure == PROCESS_FAIL_NOT_READY) {
+		snprintf(msg, sizeof(msg), "%s: %.256s (%s)", it->name,
+		    p->spawnerr, process_state_name(p->state));
+		methods_item_set(it, false, RPC_ABNORMAL_TERMINATION, msg);
 	} else {
 		snprintf(msg, sizeof(msg), "%s: exited too quickly (%s)",
 		    it->name, process_state_name(p->state));
@@ -581,9 +585,12 @@ methods_op_on_event(const struct process *p, enum process_state from,
 	(void)reason;
 	(void)from;
 	(void)to;
+	/* Every item: a start waiting for a dependency is settled by
+	 * that dependency's change (it went FATAL). */
 	for (i = 0; i < op->n; i++)
-		if (op->items[i].p == p)
-			methods_op_judge(op, &op->items[i], p);
+		if (op->items[i].p == p || (p != NULL &&
+		    op->items[i].p->state == PROCESS_STOPPED))
+			methods_op_judge(op, &op->items[i], op->items[i].p);
 	if (!methods_op_settled(op))
 		return;
 	if (op->kind == METHODS_OP_RESTART && op->stopping) {

@@ -29,6 +29,12 @@
 #include "rpc.h"
 #include "supervisor.h"
 
+/* Rolls in progress at once: each outlives its request, so a client
+ * looping on reload must not grow them without bound. */
+#define METHODS_RELOAD_MAX	  64
+
+static size_t methods_reload_count;
+
 enum methods_reload_phase {
 	METHODS_RELOAD_NEXT = 0,	/* decide what to do with items[cur] */
 	METHODS_RELOAD_DOWN,		/* waiting for it to stop */
@@ -45,7 +51,7 @@ struct methods_reload_item {
 
 struct methods_reload {
 	const struct methods_env *env;
-	struct control_client *client;	/* referenced while owed a reply */
+	struct control_client *client;	/* held while a reply is owed */
 	struct control_hook *hook;
 	json_t	*id;
 	bool	 wait;
@@ -98,6 +104,7 @@ methods_reload_free(struct methods_reload *r)
 	free(r->items);
 	json_decref(r->id);
 	free(r);
+	methods_reload_count--;
 }
 
 /* [{name, ok, error?}]: new. With `all_ok`, every item is reported as
@@ -360,12 +367,18 @@ method_process_reload(struct methods_call *call, json_t **result)
 		return methods_fail(call, RPC_SHUTTING_DOWN,
 		    "superd is shutting down");
 	}
+	if (methods_reload_count >= METHODS_RELOAD_MAX) {
+		free(procs);
+		return methods_fail(call, RPC_INTERNAL_ERROR,
+		    "too many reloads in progress");
+	}
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
 	    (r->items = calloc(n + 1, sizeof(*r->items))) == NULL) {
 		free(r);
 		free(procs);
 		return methods_fail(call, RPC_INTERNAL_ERROR, "out of memory");
 	}
+	methods_reload_count++;
 	r->env = call->env;
 	r->wait = wait;
 	r->id = call->id != NULL ? json_incref(call->id) : NULL;

@@ -198,6 +198,7 @@ notify_on_state(const struct process *p, enum process_state from,
 	struct timeval tv;
 	long long since_ms, wait_ms;
 
+	(void)reason;
 	(void)p;
 	(void)from;
 	(void)to;

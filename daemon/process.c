@@ -53,11 +53,11 @@ struct process_priv {
 	/* Set by a health restart: once down, start again. */
 	bool	 restart_after_stop;
 	struct timespec spawn_mono;	/* last spawn attempt */
-	long	 crashes;	/* short runs in a row (backoff=exponential) */
+	long	 crashes;	/* short runs in a row (exponential) */
 	int	 health_streak;	/* failed health checks in a row */
 	struct event *poll;	/* next ready= try while STARTING */
 	struct probe *probe;	/* the check under way, if any */
-	struct probe_notify *notify;	/* ready=notify: own NOTIFY_SOCKET */
+	struct probe_notify *notify;	/* ready=notify: its socket */
 	char	 why[160];	/* what the last failed check said */
 	const char *stop_reason;	/* for the RUNNING -> STOPPING event */
 	time_t	 log_window;	/* monotonic seconds */
@@ -470,9 +470,10 @@ process_on_poll(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* Each try is bounded like a health check. */
 	if (p->state == PROCESS_STARTING)
-		process_check_run(p, &p->conf->ready, p->conf->health_timeout > 0 ?
-		    p->conf->health_timeout : 5);
+		process_check_run(p, &p->conf->ready,
+		    p->conf->health_timeout > 0 ? p->conf->health_timeout : 5);
 }
 
 static void
@@ -538,7 +539,8 @@ process_notify_path(struct process *p, char *err, size_t len)
 
 	if (pp->notify == NULL) {
 		if (p->base == NULL || dir == NULL) {
-			snprintf(err, len, "ready=notify: no runtime directory");
+			snprintf(err, len,
+			    "ready=notify: no runtime directory");
 			return NULL;
 		}
 		pp->notify = probe_notify_new(p->base, dir, p->fullname,
@@ -796,6 +798,8 @@ process_act_starting_timeout(struct process *p)
 
 	if (p->conf->ready.kind == PROBE_NONE)
 		return process_act_up(p);
+	if (pp->exec_failed)
+		return 0;	/* a spawn error: its exit is on the way */
 	process_checks_stop(p);
 	p->failure = PROCESS_FAIL_NOT_READY;
 	snprintf(p->spawnerr, sizeof(p->spawnerr),

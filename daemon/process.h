@@ -36,9 +36,9 @@ enum process_state {
  */
 enum process_failure {
 	PROCESS_FAIL_NONE = 0,
-	PROCESS_FAIL_SPAWN,	/* fork/setup/exec failed: spawnerr says why */
+	PROCESS_FAIL_SPAWN,	/* fork/setup/exec failed (spawnerr) */
 	PROCESS_FAIL_EXITED,	/* exited before startsecs / before ready */
-	PROCESS_FAIL_NOT_READY	/* ready= did not pass within ready_timeout */
+	PROCESS_FAIL_NOT_READY	/* not ready within ready_timeout */
 };
 
 struct process {
@@ -52,7 +52,7 @@ struct process {
 	int	 exitstatus;	/* last exit code, or -signal */
 	bool	 killed_by_signal;
 	char	 spawnerr[256];	/* "" when the last spawn went well */
-	enum process_failure failure;	/* of the last start, NONE once up */
+	enum process_failure failure;	/* of the last start */
 	/* Why superd itself last restarted it ("health check failed 3
 	 * times: ..."), "" when it did not: process.list's description. */
 	char	 reason[256];
@@ -141,7 +141,7 @@ enum process_event {
 	PROCESS_EV_EXEC,	/* the spawn status pipe closed: exec'd */
 	PROCESS_EV_EXIT,	/* the child was reaped */
 	PROCESS_EV_READY,	/* a check passed: ready (STARTING), healthy */
-	PROCESS_EV_CHECK_FAIL,	/* a readiness poll or health check failed */
+	PROCESS_EV_CHECK_FAIL,	/* a ready= try or health check failed */
 	PROCESS_EV_COUNT
 };
 /* Feed one event to the table: 0, or an rpc_code for START/STOP

@@ -72,7 +72,7 @@ struct spawn_child {
 	size_t	 ngroups;
 	int	 oom_score_adj;
 	int	 listen_fd;	/* -1, or the held socket for fd 3 */
-	char	*listen_pid;	/* the digits of "LISTEN_PID=...", or NULL */
+	char	*listen_pid;	/* digits of "LISTEN_PID=...", or NULL */
 	int	 stdin_fd;	/* dup'ed to 0 */
 	int	 out_fd;	/* dup'ed to 1 */
 	int	 err_fd;	/* dup'ed to 2 */
@@ -232,7 +232,7 @@ spawn_env_build(const struct spawn_req *req, struct spawn_env *e)
 	if (req->listen_fd >= 0 && !c->fcgi) {
 		if (spawn_env_put(e, "LISTEN_FDS=1") == -1 ||
 		    spawn_env_put(e, SPAWN_LISTEN_PID) == -1 ||
-		    spawn_env_putf(e, "LISTEN_FDNAMES", c->name) == -1)
+		    spawn_env_putf(e, "LISTEN_FDNAMES", c->program) == -1)
 			return -1;
 	}
 	if (req->notify_path != NULL &&

@@ -23,11 +23,12 @@
 #include "state.h"
 
 #define STATE_VERSION	1
-#define STATE_MAX_SIZE	(16 * 1024 * 1024)	/* a bigger file is not ours */
+/* A bigger file is not ours. */
+#define STATE_MAX_SIZE	(16 * 1024 * 1024)
 
 struct state {
 	char	*path;		/* NULL: never written */
-	json_t	*procs;		/* FULLNAME -> {action, definition} */
+	json_t	*procs;		/* name -> {action, definition} */
 	bool	 dirty;
 	int	 last_errno;	/* of the last failed flush: warn once */
 };

@@ -28,6 +28,7 @@
 #include <event2/event.h>
 
 #include "events.h"
+#include "listeners.h"
 #include "log.h"
 #include "notify.h"
 #include "output.h"
@@ -85,6 +86,7 @@ struct supervisor {
 	struct supervisor_pending *pend;
 	size_t	 npend;
 	struct events_sub *sub;
+	struct listeners *listeners;	/* [eventlistener:x] pools */
 	struct event *tick;
 	bool	 shutting_down;
 	bool	 done_called;
@@ -365,6 +367,23 @@ supervisor_unmet(const struct supervisor *sv, const struct process *p)
 	return NULL;
 }
 
+/* A program `p` depends on that gave up (a process of it is FATAL):
+ * waiting for it would never end. NULL when none. */
+static const char *
+supervisor_dep_failed(const struct supervisor *sv, const struct process *p)
+{
+	const char *dep;
+	size_t i, k;
+
+	for (i = 0; p->conf->depends_on != NULL &&
+	    (dep = p->conf->depends_on[i]) != NULL; i++)
+		for (k = 0; k < sv->nflat; k++)
+			if (strcmp(sv->flat[k]->conf->program, dep) == 0 &&
+			    sv->flat[k]->state == PROCESS_FATAL)
+				return dep;
+	return NULL;
+}
+
 /* True while a process that depends on `p` still has a pid. */
 static bool
 supervisor_dependent_up(const struct supervisor *sv, const struct process *p)
@@ -441,6 +460,7 @@ supervisor_start_dep(struct supervisor *sv, struct process *p, int depth)
 static void
 supervisor_release_waiters(struct supervisor *sv)
 {
+	const char *dep;
 	struct process *p;
 	size_t i;
 
@@ -450,6 +470,14 @@ supervisor_release_waiters(struct supervisor *sv)
 	}
 	for (i = 0; i < sv->nwaiting;) {
 		p = sv->waiting[i];
+		if ((dep = supervisor_dep_failed(sv, p)) != NULL) {
+			log_warn("program %s: not started: %s is FATAL",
+			    p->fullname, dep);
+			memmove(&sv->waiting[i], &sv->waiting[i + 1],
+			    (sv->nwaiting - i - 1) * sizeof(*sv->waiting));
+			sv->nwaiting--;
+			continue;
+		}
 		if (supervisor_unmet(sv, p) != NULL) {
 			i++;
 			continue;
@@ -531,9 +559,15 @@ supervisor_stop(struct supervisor *sv, struct process *p, bool by_hand)
 const char *
 supervisor_waiting_for(const struct supervisor *sv, const struct process *p)
 {
-	if (!supervisor_listed(sv->waiting, sv->nwaiting, p))
+	const char *dep;
+
+	if (!supervisor_listed(sv->waiting, sv->nwaiting, p) ||
+	    supervisor_dep_failed(sv, p) != NULL)
 		return NULL;
-	return supervisor_unmet(sv, p);
+	/* Met but not yet released (that happens from the loop): still
+	 * waiting, for the last one to come up. */
+	dep = supervisor_unmet(sv, p);
+	return dep != NULL ? dep : p->conf->depends_on[0];
 }
 
 /*
@@ -890,6 +924,8 @@ supervisor_new(struct event_base *base, struct config *cfg,
 	}
 	if ((sv->sub = events_subscribe(supervisor_on_event, sv)) == NULL)
 		goto fail;
+	if ((sv->listeners = listeners_new(base, cfg)) == NULL)
+		goto fail;
 	return sv;
 fail:
 	supervisor_free(sv);
@@ -934,6 +970,8 @@ supervisor_free(struct supervisor *sv)
 		return;
 	events_unsubscribe(sv->sub);
 	sv->sub = NULL;
+	listeners_free(sv->listeners);
+	sv->listeners = NULL;
 	sv->shutting_down = true;
 	for (i = 0; i < sv->nret; i++)
 		if (supervisor_reap_now(sv->ret[i].p))
@@ -980,6 +1018,7 @@ supervisor_config(const struct supervisor *sv)
 void
 supervisor_autostart(struct supervisor *sv)
 {
+	listeners_started(sv->listeners, supervisor_config(sv));
 	supervisor_start_ordered(sv, sv->flat, sv->nflat);
 }
 
@@ -1036,6 +1075,7 @@ supervisor_shutdown(struct supervisor *sv, void (*done)(void *), void *arg)
 	sv->nwaiting = 0;
 	sv->done = done;
 	sv->done_arg = arg;
+	listeners_stopping(sv->listeners);
 	/* Nothing waiting for a retry or a restart starts again. */
 	for (i = 0; i < sv->nflat; i++)
 		if (!process_is_running(sv->flat[i]))
@@ -1444,6 +1484,33 @@ fail:
 	return -1;
 }
 
+/*
+ * Close the held sockets no group of the registry uses any more. The
+ * registry, not the new snapshot: after a partial update (`update web`)
+ * groups left out still run their old definitions and keep their
+ * sockets.
+ */
+static void
+supervisor_commit_sockets(struct supervisor *sv)
+{
+	struct group_conf **gv;
+	struct config view;
+	size_t i;
+
+	if ((gv = calloc(sv->ngroups + 1, sizeof(*gv))) == NULL) {
+		/* Keeping a socket open a while longer is harmless. */
+		log_error("supervisor: out of memory closing unused sockets");
+		return;
+	}
+	for (i = 0; i < sv->ngroups; i++)
+		gv[i] = (struct group_conf *)(uintptr_t)sv->groups[i].gc;
+	memset(&view, 0, sizeof(view));
+	view.groups = gv;
+	view.ngroups = sv->ngroups;
+	sockets_commit(sv->socks, &view);
+	free(gv);
+}
+
 int
 supervisor_update(struct supervisor *sv, const char *const *groups,
     size_t ngroups, struct config_diff *diff, struct diags *diags)
@@ -1555,7 +1622,8 @@ supervisor_update(struct supervisor *sv, const char *const *groups,
 		log_error("supervisor: out of memory rebuilding the registry");
 		nfresh = 0;
 	}
-	sockets_commit(sv->socks, cfg);
+	supervisor_commit_sockets(sv);
+	listeners_update(sv->listeners, cfg, diff);
 	supervisor_start_ordered(sv, fresh, nfresh);
 	free(fresh);
 	supervisor_kick(sv);

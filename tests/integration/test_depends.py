@@ -148,6 +148,20 @@ def test_stop_of_a_waiting_process_cancels_its_start(sb):
     harness.holds_for(lambda: sb.proc("web")["state"] == "STOPPED", 1.0)
 
 
+def test_start_fails_when_a_dependency_gives_up(sb):
+    sb.config(program("db", "sh -c 'exit 3'", autostart="false", startsecs=1, startretries=0),
+              program("web", "sleep 1000", autostart="false", depends_on="db"))
+    check_dep_keys(sb, "depends_on")
+    sb.start()
+    t = time.monotonic()
+    res = sb.call("process.start", {"names": ["web"]}, timeout=15)
+    check(len(res) == 1 and not res[0]["ok"], "start web fails: %r" % res)
+    check(time.monotonic() - t < 10, "and does not hang")
+    check(sb.proc("db")["state"] == "FATAL" and sb.proc("web")["state"] == "STOPPED",
+          "db FATAL, web never started")
+    check("not started: db is FATAL" in sb.log(), "logged: %s" % sb.log())
+
+
 def deps_pair(sb):
     # Priority alone would stop db (999) before web (1).
     db = program("db", stamping(sb, "db"), priority=999)

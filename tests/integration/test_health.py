@@ -143,5 +143,37 @@ def test_health_exec_and_tcp(sb):
     check(not zombies, "zombies %s" % zombies)
 
 
+def ctxt_switches(pid):
+    n = 0
+    for line in read_text("/proc/%d/status" % pid).splitlines():
+        if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+            n += int(line.split()[1])
+    return n
+
+
+def test_no_checks_no_wakeups(sb):
+    # 100 programs without checks: an idle superd does not wake up. One
+    # with health_interval=1 does, about once a second (the test can fail).
+    sb.config(program("idle", "sleep 1000", numprocs=100,
+                      process_name="idle_%(process_num)02d"),
+              program("checked", "sleep 1000", autostart="false", health="exec:true",
+                      health_interval=1, health_timeout=1))
+    sb.start()
+    wait_until(lambda: sum(p["state"] == "RUNNING" for p in sb.processes()) == 100, 20,
+               "100 RUNNING")
+    pid = sb.daemon.pid
+    time.sleep(0.5)     # let the start-up settle: this is the idle period
+    before = ctxt_switches(pid)
+    time.sleep(3)
+    idle = ctxt_switches(pid) - before
+    check(idle <= 1, "superd woke up %d times in 3 s with no checks" % idle)
+    sb.call("process.start", {"names": ["checked"]}, timeout=10)
+    time.sleep(0.5)
+    before = ctxt_switches(pid)
+    time.sleep(3)
+    busy = ctxt_switches(pid) - before
+    check(busy >= 3, "a health check every second woke superd only %d times" % busy)
+
+
 if __name__ == "__main__":
     harness.main(globals())

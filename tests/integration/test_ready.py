@@ -156,6 +156,11 @@ def test_ready_timeout_backoff_then_fatal(sb):
     check(p["pid"] == 0, "a child left behind: %r" % p)
     # The killed children are gone.
     check(not harness.children_of(sb.daemon.pid), "children left")
+    # A waiting start says why it failed: not a spawn error, not an exit.
+    r = sb.ctl("start", "app")
+    check(r.returncode != 0 and "not ready within 1 s" in r.stdout + r.stderr,
+          "superctl start: %r %r" % (r.stdout, r.stderr))
+    check("spawn error" not in r.stdout + r.stderr, "called a spawn error: %r" % r.stdout)
 
 
 NOTIFIER = r'''

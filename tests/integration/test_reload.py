@@ -163,6 +163,43 @@ while :; do sleep 0.1; done
     check(p["state"] == "RUNNING" and p["pid"] == pid, "still RUNNING, same pid: %r" % p)
 
 
+def test_config_update_and_sighup_share_one_path(sb):
+    # Both send RELOADING=1 and READY=1 to systemd and log the diff.
+    import socket
+    addr = sb.path("notify.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(addr)
+    s.settimeout(10)
+    sb.config(program("a", "sleep 1000"))
+    proc = sb.start(env={"NOTIFY_SOCKET": addr})
+
+    def recv_until(word):
+        while word not in s.recv(4096).decode():
+            pass
+    recv_until("READY=1")
+    sb.config(program("a", "sleep 1000"), program("b", "sleep 1000"))
+    sb.call("config.update")
+    recv_until("RELOADING=1")
+    recv_until("READY=1")
+    wait_until(lambda: "reload: added b" in sb.log(proc), 5, "the diff logged for update")
+    sb.config(program("a", "sleep 1000"))
+    proc.send_signal(__import__("signal").SIGHUP)
+    recv_until("RELOADING=1")
+    recv_until("READY=1")
+    wait_until(lambda: "reload: removed b" in sb.log(proc), 5, "the diff logged for SIGHUP")
+    s.close()
+
+
+def test_reopen_and_sigusr2_reopen_the_same_files(sb):
+    # Both log the one message of the one function.
+    sb.config(program("a", "sleep 1000"))
+    proc = sb.start()
+    sb.call("daemon.reopen_logs")
+    proc.send_signal(__import__("signal").SIGUSR2)
+    wait_until(lambda: sb.log(proc).count("log files reopened") == 2, 5,
+               "both reopen through supervisor_reopen_logs")
+
+
 def test_superctl_reload(sb):
     sb.config(program("a", "sleep 1000"))
     sb.start()
