@@ -1552,3 +1552,97 @@ listeners_queue_of(const struct listeners *l, const char *pool)
 
 	return p != NULL ? &p->q : NULL;
 }
+
+/* ---- reexec (SPEC 13): this room's state across an exec ---- */
+
+/*
+ * What a new image needs to go on speaking the protocol: each live
+ * listener's side of it (READY or ACKNOWLEDGED) and the serial numbers.
+ * An event in flight, a half-read answer or queued events are not worth
+ * a format: the reexec waits until the listeners are idle.
+ */
+json_t *
+listeners_save(const struct listeners *l, char *err, size_t errlen)
+{
+	const struct listeners_proc *lp;
+	const struct listeners_pool *pool;
+	json_t *o, *procs, *pools;
+
+	for (lp = l != NULL ? l->procs : NULL; lp != NULL; lp = lp->next) {
+		if (!lp->alive || !lp->listener)
+			continue;
+		if (lp->busy.ev != NULL || lp->proto.state == LISTENERS_BUSY ||
+		    lp->proto.linelen > 0 || lp->woff < lp->wbuf.len) {
+			snprintf(err, errlen, "event listener %s is busy with "
+			    "an event; try again", lp->p->fullname);
+			return NULL;
+		}
+	}
+	for (pool = l != NULL ? l->pools : NULL; pool != NULL;
+	    pool = pool->next) {
+		if (pool->q.n > 0) {
+			snprintf(err, errlen, "event listener pool %s has %zu "
+			    "events queued; try again", pool->name, pool->q.n);
+			return NULL;
+		}
+	}
+	procs = json_object();
+	pools = json_object();
+	o = json_pack("{s:I, s:o, s:o}", "serial", (json_int_t)(l != NULL ?
+	    l->serial : 0), "procs", procs, "pools", pools);
+	if (o == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (lp = l != NULL ? l->procs : NULL; lp != NULL; lp = lp->next)
+		if (lp->alive && lp->listener)
+			json_object_set_new(procs, lp->p->fullname,
+			    json_integer((json_int_t)lp->proto.state));
+	for (pool = l != NULL ? l->pools : NULL; pool != NULL;
+	    pool = pool->next)
+		json_object_set_new(pools, pool->name,
+		    json_integer((json_int_t)pool->serial));
+	return o;
+}
+
+void
+listeners_restore(struct listeners *l, const json_t *o,
+    struct process *const *procs, size_t n)
+{
+	struct listeners_pool *pool;
+	struct listeners_proc *lp;
+	const json_t *v;
+	size_t i;
+
+	if (l == NULL)
+		return;
+	if (json_is_integer(json_object_get(o, "serial")))
+		l->serial = (unsigned long)json_integer_value(
+		    json_object_get(o, "serial"));
+	for (pool = l->pools; pool != NULL; pool = pool->next) {
+		v = json_object_get(json_object_get(o, "pools"), pool->name);
+		if (json_is_integer(v))
+			pool->serial = (unsigned long)json_integer_value(v);
+	}
+	/* No STARTING was published for the adopted processes: follow
+	 * them now, as at their start. */
+	for (i = 0; i < n; i++) {
+		if (procs[i]->pid <= 0)
+			continue;
+		listeners_pid_set(l, procs[i], procs[i]->pid);
+		listeners_proc_start(l, procs[i]);
+		if ((lp = listeners_proc_find(l, procs[i])) == NULL ||
+		    !lp->listener)
+			continue;
+		v = json_object_get(json_object_get(o, "procs"),
+		    procs[i]->fullname);
+		/* A listener the old image had not heard from waits for its
+		 * READY as a new one would. Without a state (it could not
+		 * be read) it is taken as READY: most listeners wait so,
+		 * and one that never hears again is worse than a RESULT
+		 * taken as the answer to a later event. */
+		if (o == NULL || json_integer_value(v) == LISTENERS_READY)
+			lp->proto.state = LISTENERS_READY;
+	}
+	listeners_kick(l);
+}

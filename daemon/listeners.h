@@ -207,4 +207,18 @@ size_t	listeners_proto_step(struct listeners_proto *, const char *data,
 /* "ACKNOWLEDGED", ... for messages. */
 const char *listeners_lstate_name(enum listeners_lstate);
 
+/* ---- reexec (SPEC 13) ---- */
+
+#include <jansson.h>
+
+/* Each live listener's protocol state and the serials as a new JSON
+ * object; NULL with the reason in err while a listener is busy with an
+ * event or a pool has events queued (the reexec is refused). */
+json_t	*listeners_save(const struct listeners *, char *err, size_t errlen);
+/* In the new image, after the processes were restored: follow every
+ * running process as at its start and put each listener back in the
+ * state it was in (READY when the state is NULL: it was unreadable). */
+void	listeners_restore(struct listeners *, const json_t *,
+	    struct process *const *procs, size_t n);
+
 #endif

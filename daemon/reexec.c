@@ -1016,5 +1016,6 @@ reexec_adopt_orphans(struct supervisor *sv)
 	free(reexec_orphans);
 	reexec_orphans = NULL;
 	reexec_norphans = 0;
-	supervisor_reap(sv);
+	/* Event listeners follow the adopted processes; reaps too. */
+	supervisor_restore(sv, NULL);
 }

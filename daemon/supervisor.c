@@ -1716,7 +1716,7 @@ supervisor_ctx(const struct supervisor *sv)
 json_t *
 supervisor_save(struct supervisor *sv, char *err, size_t errlen)
 {
-	json_t *o, *procs, *socks;
+	json_t *o, *procs, *socks, *lis = NULL;
 	size_t i;
 
 	/* Half-done work (an update stopping what it will start again, a
@@ -1732,11 +1732,18 @@ supervisor_save(struct supervisor *sv, char *err, size_t errlen)
 	 * on disk by then. */
 	if (sv->state != NULL && state_dirty(sv->state))
 		(void)state_flush(sv->state);
+	if ((lis = listeners_save(sv->listeners, err, errlen)) == NULL)
+		return NULL;
 	procs = json_array();
 	socks = sockets_save(sv->socks);
 	o = json_object();
 	if (procs == NULL || socks == NULL || o == NULL)
 		goto oom;
+	if (json_object_set_new(o, "listeners", lis) == -1) {
+		lis = NULL;
+		goto oom;
+	}
+	lis = NULL;
 	for (i = 0; i < sv->nflat; i++)
 		if (json_array_append_new(procs, process_save(sv->flat[i])) ==
 		    -1)
@@ -1752,6 +1759,7 @@ supervisor_save(struct supervisor *sv, char *err, size_t errlen)
 	}
 	return o;
 oom:
+	json_decref(lis);
 	json_decref(procs);
 	json_decref(socks);
 	json_decref(o);
@@ -1792,6 +1800,8 @@ supervisor_restore(struct supervisor *sv, const json_t *o)
 		}
 		(void)process_restore(p, po);
 	}
+	listeners_restore(sv->listeners, json_object_get(o, "listeners"),
+	    sv->flat, sv->nflat);
 	/* A child that died during the exec: its SIGCHLD came while
 	 * nobody listened. */
 	supervisor_reap(sv);

@@ -100,7 +100,9 @@ const struct process_ctx *supervisor_ctx(const struct supervisor *);
  * an update, a dependency wait or a shutdown. */
 json_t	*supervisor_save(struct supervisor *, char *err, size_t errlen);
 /* In a new image whose registry was built without spawning: every
- * process of the state takes back its own by full name. */
+ * process of the state takes back its own by full name, event
+ * listeners follow the running ones. NULL: the state was unreadable
+ * and the processes were adopted from /proc. */
 void	supervisor_restore(struct supervisor *, const json_t *);
 /* The process called `name` ("web:web_00"), NULL when none. */
 struct process *supervisor_find_fullname(const struct supervisor *,

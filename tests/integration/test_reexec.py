@@ -5,6 +5,7 @@ counters. Under load: a program printing a numbered line every 10 ms and
 a held-socket server with a client connecting in a loop. Every wait is a
 poll with a deadline."""
 
+import json
 import os
 import shutil
 import socket
@@ -342,6 +343,53 @@ def test_reexec_of_a_daemonized_superd_with_a_relative_config(sb):
     check({n: after[n]["pid"] for n in pids} == pids, "pids changed: %r" % after)
     check(os.readlink("/proc/%d/cwd" % pid) == "/", "cwd is not /")
     lines_grow(log, check_numbered(log))
+
+
+LISTENER = """import json, os, sys
+log = open(os.environ["EVLOG"], "a")
+while True:
+    sys.stdout.write("READY\\n")
+    sys.stdout.flush()
+    line = sys.stdin.readline()
+    if not line:
+        break
+    hdr = dict(kv.split(":", 1) for kv in line.split())
+    payload = sys.stdin.read(int(hdr["len"]))
+    log.write(json.dumps({"hdr": hdr, "payload": payload}) + "\\n")
+    log.flush()
+    sys.stdout.write("RESULT 2\\nOK")
+    sys.stdout.flush()
+"""
+
+
+def test_reexec_keeps_event_listeners_listening(sb):
+    """An [eventlistener] that said READY before the reexec gets the
+    events after it, with serials that go on."""
+    evlog = sb.path("events.jsonl")
+    sb.write("listener.py", LISTENER)
+    sb.config(harness.section("eventlistener:lis",
+                              command="%s %s" % (PY, sb.path("listener.py")),
+                              events="PROCESS_STATE", environment="EVLOG=%s" % evlog),
+              program("victim", "sleep 1000"))
+    sb.start()
+
+    def events():
+        return [json.loads(l) for l in read_text(evlog).splitlines() if l.strip()]
+
+    def seen(name, state):
+        return [e for e in events() if e["hdr"]["eventname"] == "PROCESS_STATE_" + state
+                and "processname:%s " % name in e["payload"]]
+    wait_until(lambda: seen("victim", "RUNNING"), 10, "the listener to see victim RUNNING")
+    lis = sb.wait_running("lis")
+    last = max(int(e["hdr"]["serial"]) for e in events())
+    reexec(sb)
+    r = sb.ctl("stop", "victim")
+    check(r.returncode == 0, "stop: %s %s" % (r.stdout, r.stderr))
+    got = wait_until(lambda: seen("victim", "STOPPED"), 10,
+                     "the listener to see victim STOPPED after the reexec")
+    check(int(got[0]["hdr"]["serial"]) > last,
+          "serial %s after %d: serials started over" % (got[0]["hdr"]["serial"], last))
+    check(sb.wait_running("lis") == lis, "the listener was restarted")
 
 
 def test_failing_reexec_keeps_everything_running(sb):
