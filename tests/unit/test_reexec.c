@@ -23,6 +23,8 @@
 
 #include "config.h"
 #include "output.h"
+#include "process.h"
+#include "supervisor.h"
 #include "reexec.h"
 
 static void
@@ -260,6 +262,75 @@ test_output_round_trip(void **state)
 	event_base_free(base);
 }
 
+/* The counters and states a process carries over, on two registries
+ * built from the same config (no loop: no fds, no timers). */
+static void
+test_process_round_trip(void **state)
+{
+	struct config *c1 = test_config(), *c2 = test_config();
+	struct supervisor *a, *b;
+	struct process *const *pa, *const *pb;
+	struct process *p, *q;
+	size_t na, nb;
+	json_t *saved;
+
+	(void)state;
+	a = supervisor_new(NULL, c1, c1->path);
+	b = supervisor_new(NULL, c2, c2->path);
+	assert_non_null(a);
+	assert_non_null(b);
+	pa = supervisor_processes(a, &na);
+	pb = supervisor_processes(b, &nb);
+	assert_int_equal(na, 1);
+	assert_int_equal(nb, 1);
+	p = pa[0];
+	q = pb[0];
+	p->state = PROCESS_FATAL;
+	p->start_time = 1000;
+	p->stop_time = 1005;
+	p->start_mono.tv_sec = 42;
+	p->start_mono.tv_nsec = 7;
+	p->exitstatus = -9;
+	p->killed_by_signal = true;
+	p->backoff = 3;
+	p->restarts = 12;
+	p->health_failures = 5;
+	p->failure = PROCESS_FAIL_EXITED;
+	snprintf(p->spawnerr, sizeof(p->spawnerr), "Exited too quickly");
+	snprintf(p->reason, sizeof(p->reason), "health check failed");
+	saved = process_save(p);
+	assert_non_null(saved);
+	assert_string_equal(json_string_value(json_object_get(saved, "name")),
+	    "p");
+	assert_int_equal(process_restore(q, saved), 0);
+	assert_int_equal(q->state, PROCESS_FATAL);
+	assert_int_equal(q->pid, 0);
+	assert_int_equal(q->start_time, 1000);
+	assert_int_equal(q->stop_time, 1005);
+	assert_int_equal(q->start_mono.tv_sec, 42);
+	assert_int_equal(q->start_mono.tv_nsec, 7);
+	assert_int_equal(q->exitstatus, -9);
+	assert_true(q->killed_by_signal);
+	assert_int_equal(q->backoff, 3);
+	assert_int_equal(q->restarts, 12);
+	assert_int_equal(q->health_failures, 5);
+	assert_int_equal(q->failure, PROCESS_FAIL_EXITED);
+	assert_string_equal(q->spawnerr, "Exited too quickly");
+	assert_string_equal(q->reason, "health check failed");
+	/* A live state without a pid cannot be: STOPPED. */
+	json_object_set_new(saved, "state", json_integer(PROCESS_RUNNING));
+	assert_int_equal(process_restore(q, saved), 0);
+	assert_int_equal(q->state, PROCESS_STOPPED);
+	/* A state this superd does not know, with no pid: STOPPED. */
+	json_object_set_new(saved, "state", json_integer(12345));
+	assert_int_equal(process_restore(q, saved), 0);
+	assert_int_equal(q->state, PROCESS_STOPPED);
+	assert_int_equal(process_restore(q, json_null()), -1);
+	json_decref(saved);
+	supervisor_free(a);
+	supervisor_free(b);
+}
+
 static int
 test_setup(void **state)
 {
@@ -286,6 +357,7 @@ main(void)
 		cmocka_unit_test(test_timer_left),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_output_round_trip),
+		cmocka_unit_test(test_process_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, test_setup, test_teardown);
