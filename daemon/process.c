@@ -1418,7 +1418,7 @@ process_restore(struct process *p, const json_t *o)
 
 int
 process_adopt(struct process *p, pid_t pid, const struct timespec *start_mono,
-    time_t start_time, int out_fd, int err_fd)
+    time_t start_time, int out_fd, int err_fd, int stdin_fd)
 {
 	struct process_priv *pp = process_priv(p);
 
@@ -1430,6 +1430,7 @@ process_adopt(struct process *p, pid_t pid, const struct timespec *start_mono,
 	p->start_mono = *start_mono;
 	pp->spawn_mono = *start_mono;
 	pp->spawned = true;
+	p->stdin_fd = stdin_fd;
 	snprintf(p->reason, sizeof(p->reason), "adopted after a reexec "
 	    "whose state was unreadable");
 	if (p->output != NULL && (out_fd != -1 || err_fd != -1))

@@ -180,9 +180,10 @@ json_t	*process_save(const struct process *);
  * published, nothing is spawned or signalled. 0 or -1 (not an object). */
 int	process_restore(struct process *, const json_t *);
 /* The state was unreadable: take `pid` as RUNNING since start_mono,
- * with its stdout/stderr read ends (-1 when unknown). 0 or -1. */
+ * with its stdout/stderr read ends and stdin write end (-1 when
+ * unknown). 0 or -1. */
 int	process_adopt(struct process *, pid_t pid,
 	    const struct timespec *start_mono, time_t start_time, int out_fd,
-	    int err_fd);
+	    int err_fd, int stdin_fd);
 
 #endif

@@ -696,6 +696,7 @@ struct reexec_orphan {
 	char	*name;		/* SUPERVISOR_PROCESS_NAME */
 	int	 out_fd;	/* our fd on its stdout pipe, -1 */
 	int	 err_fd;
+	int	 in_fd;		/* our write end of its stdin pipe, -1 */
 	unsigned long long start_ticks;
 	ino_t	*socks;		/* inodes of its sockets */
 	size_t	 nsocks;
@@ -816,6 +817,8 @@ reexec_orphan_scan(struct reexec_orphan *o)
 	ie = reexec_link_ino(path, "pipe");
 	o->out_fd = reexec_own_fd("pipe", in);
 	o->err_fd = ie != in ? reexec_own_fd("pipe", ie) : -1;
+	snprintf(path, sizeof(path), "/proc/%d/fd/0", (int)o->pid);
+	o->in_fd = reexec_own_fd("pipe", reexec_link_ino(path, "pipe"));
 	snprintf(path, sizeof(path), "/proc/%d/fd", (int)o->pid);
 	if ((d = opendir(path)) == NULL)
 		return;
@@ -1007,7 +1010,7 @@ reexec_adopt_orphans(struct supervisor *sv)
 		sm = mono;
 		sm.tv_sec -= (time_t)age;
 		(void)process_adopt(p, o->pid, &sm, time(NULL) - (time_t)age,
-		    o->out_fd, o->err_fd);
+		    o->out_fd, o->err_fd, p->conf->stdin_pipe ? o->in_fd : -1);
 	}
 	for (i = 0; i < reexec_norphans; i++) {
 		free(reexec_orphans[i].name);

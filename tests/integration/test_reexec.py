@@ -485,9 +485,10 @@ def test_unreadable_state_adopts_the_programs(sb):
     """The old image writes half the state (a test-only variable): the new
     one cannot read it, finds its children in /proc and adopts them with
     their log pipes and held socket; nothing is killed or restarted."""
-    port, log = setup(sb)
+    catlog = sb.path("logs", "cat.log")
+    port, log = setup(sb, program("cat", "cat", stdin="pipe", stdout_logfile=catlog))
     sb.start(env={"SUPERD_TEST_REEXEC_TRUNCATE": "1"})
-    pids = sb.wait_running("counter", "server")
+    pids = sb.wait_running("counter", "server", "cat")
     lines_grow(log, 50)
     reexec(sb)
     check("unreadable" in read_text(sb.daemon.err_path), "no complaint: %s" % sb.log())
@@ -502,6 +503,9 @@ def test_unreadable_state_adopts_the_programs(sb):
     check_numbered(log)
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
         check(s.recv(16) == b"ok\n", "the server does not answer")
+    # Its stdin pipe was found too.
+    sb.rpc().call("process.stdin", {"name": "cat", "data": "hello\n"})
+    wait_until(lambda: read_text(catlog) == "hello\n", 10, "cat to echo its stdin")
     # Supervised again: a stop stops it.
     r = sb.ctl("stop", "counter")
     check(r.returncode == 0, "stop after adoption: %s %s" % (r.stdout, r.stderr))
