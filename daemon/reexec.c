@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/un.h>
+#include <netinet/in.h>
 #include <sys/wait.h>
 #include <dirent.h>
 #include <errno.h>
@@ -914,6 +915,50 @@ reexec_find_control(const struct config *cfg)
 	json_decref(o);
 }
 
+/* The [inet_http_server] listeners among the inherited fds: listening
+ * TCP sockets on its port that no program's child holds. */
+static void
+reexec_find_http(const struct config *cfg, const int *held, size_t nheld)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	json_t *fds, *o;
+	char where[300];
+	size_t i;
+	int fd, on, port;
+
+	if (cfg == NULL || cfg->inet_port <= 0 || (fds = json_array()) == NULL)
+		return;
+	for (fd = 3; fd < REEXEC_MAX_FDS; fd++) {
+		if (fcntl(fd, F_GETFD) == -1)
+			continue;
+		for (i = 0; i < nheld && held[i] != fd; i++)
+			;
+		if (i < nheld)
+			continue;
+		sl = sizeof(ss);
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
+			continue;
+		if (ss.ss_family == AF_INET)
+			port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		else
+			continue;
+		on = 0;
+		sl = sizeof(on);
+		if (port == cfg->inet_port && getsockopt(fd, SOL_SOCKET,
+		    SO_ACCEPTCONN, &on, &sl) == 0 && on)
+			json_array_append_new(fds, json_integer(fd));
+	}
+	snprintf(where, sizeof(where), "%s:%d", cfg->inet_host != NULL ?
+	    cfg->inet_host : "*", cfg->inet_port);
+	o = json_pack("{s:s, s:o}", "where", where, "fds", fds);
+	if (o != NULL && json_array_size(fds) > 0)
+		http_restore(o);
+	json_decref(o);
+}
+
 void
 reexec_orphans_early(const struct config *cfg)
 {
@@ -922,7 +967,8 @@ reexec_orphans_early(const struct config *cfg)
 	struct dirent *de;
 	pid_t self = getpid(), ppid;
 	unsigned long long start;
-	size_t i, gi, pj;
+	size_t i, gi, pj, nheld = 0;
+	int held[256];
 	char *fn;
 	int fd;
 
@@ -973,12 +1019,16 @@ reexec_orphans_early(const struct config *cfg)
 				if (fd != -1) {
 					sockets_adopt(pc->socket.spec,
 					    pc->program, fd);
+					if (nheld < sizeof(held) /
+					    sizeof(held[0]))
+						held[nheld++] = fd;
 					break;
 				}
 			}
 			free(fn);
 		}
 	}
+	reexec_find_http(cfg, held, nheld);
 }
 
 void

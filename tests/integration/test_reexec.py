@@ -486,7 +486,9 @@ def test_unreadable_state_adopts_the_programs(sb):
     one cannot read it, finds its children in /proc and adopts them with
     their log pipes and held socket; nothing is killed or restarted."""
     catlog = sb.path("logs", "cat.log")
-    port, log = setup(sb, program("cat", "cat", stdin="pipe", stdout_logfile=catlog))
+    hport = free_port()
+    port, log = setup(sb, program("cat", "cat", stdin="pipe", stdout_logfile=catlog) +
+                      harness.section("inet_http_server", port="127.0.0.1:%d" % hport))
     sb.start(env={"SUPERD_TEST_REEXEC_TRUNCATE": "1"})
     pids = sb.wait_running("counter", "server", "cat")
     lines_grow(log, 50)
@@ -503,6 +505,9 @@ def test_unreadable_state_adopts_the_programs(sb):
     check_numbered(log)
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
         check(s.recv(16) == b"ok\n", "the server does not answer")
+    # So was the HTTP listener: not bound again, still accepting.
+    check("without the HTTP listener" not in read_text(sb.daemon.err_path), sb.log())
+    socket.create_connection(("127.0.0.1", hport), timeout=5).close()
     # Its stdin pipe was found too.
     sb.rpc().call("process.stdin", {"name": "cat", "data": "hello\n"})
     wait_until(lambda: read_text(catlog) == "hello\n", 10, "cat to echo its stdin")
