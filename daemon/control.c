@@ -1217,7 +1217,6 @@ control_new(struct event_base *base, struct supervisor *sup,
 	control_now(&ctl->env.started);
 	ctl->env.on_shutdown = opts->on_shutdown;
 	ctl->env.arg = opts->arg;
-	ctl->env.send_line = control_client_queue;
 	log_info("control: listening on %s", ctl->socket_path);
 	return ctl;
 

@@ -122,6 +122,12 @@ methods_string_from_bytes(const char *data, size_t len)
 	char *buf;
 	size_t i, o, n;
 
+	/* Usually the bytes are valid already: no copy to fix them. */
+	for (i = 0; i < len; i += n)
+		if ((n = utf8_seq(s + i, len - i)) == 0)
+			break;
+	if (i == len)
+		return json_stringn_nocheck(data, len);
 	/* Each bad byte becomes 3 bytes (U+FFFD) at worst. */
 	if (len > (SIZE_MAX - 1) / 3 || (buf = malloc(len * 3 + 1)) == NULL)
 		return NULL;

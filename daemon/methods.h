@@ -43,11 +43,6 @@ struct methods_env {
 	struct timespec started;	/* CLOCK_MONOTONIC */
 	void	(*on_shutdown)(void *arg);
 	void	*arg;
-	/* Queue one reply already encoded as a '\n'-terminated line
-	 * (malloc'd, taken over), with control_client_send()'s queue bound
-	 * and flush: process.list writes its reply without a json_t tree.
-	 * NULL: methods falls back to control_client_send(). */
-	int	(*send_line)(struct control_client *, char *line, size_t len);
 };
 
 /* Run one parsed request from `client` with `role`. Every answer is sent

@@ -3,10 +3,6 @@
  * restart (with wait), signal, clear_log, tail (with follow) and stdin.
  * The table that routes to them and the param helpers are in methods.c.
  *
- * process.list is what `superctl status` calls, often, for every
- * process: its reply is written straight into one buffer instead of
- * being built as a jansson tree and then dumped (some 40 allocations
- * and a tree walk per process; 48k instructions a process before).
  */
 #include <sys/types.h>
 
@@ -38,155 +34,9 @@
 #define METHODS_MAX_STDIN	  (512 * 1024)
 #define METHODS_TAIL_DEFAULT	  1600
 #define METHODS_SIGNAL_MAX	  64
-#define METHODS_LIST_ITEM	  256	/* usual bytes of one process object */
 
 /* ---------------------------------------------------------------- */
 /* process.list */
-
-/* A reply line written by hand; `failed` sticks after an allocation
- * failure. Each process object reserves its worst case once, so the
- * writers below only copy. */
-struct methods_out {
-	char	*buf;
-	size_t	 len;
-	size_t	 cap;
-	bool	 failed;
-};
-
-/* Room for n more bytes; false (and failed) when there is none. */
-static bool
-methods_out_reserve(struct methods_out *o, size_t n)
-{
-	size_t cap;
-	char *p;
-
-	if (o->failed)
-		return false;
-	if (n <= o->cap - o->len)
-		return true;
-	if (n > SIZE_MAX / 4 - o->len) {
-		o->failed = true;
-		return false;
-	}
-	cap = o->cap > 0 ? o->cap : 4096;
-	while (cap - o->len < n)
-		cap *= 2;
-	if ((p = realloc(o->buf, cap)) == NULL) {
-		o->failed = true;
-		return false;
-	}
-	o->buf = p;
-	o->cap = cap;
-	return true;
-}
-
-/* Append n bytes; room was reserved. */
-static inline void
-methods_out_raw(struct methods_out *o, const char *s, size_t n)
-{
-	memcpy(o->buf + o->len, s, n);
-	o->len += n;
-}
-
-/* Append a string literal (sizeof, not strlen). */
-#define METHODS_OUT_LIT(o, s)	  methods_out_raw((o), (s), sizeof(s) - 1)
-
-/* Append v in decimal; 21 bytes reserved. */
-static inline void
-methods_out_int(struct methods_out *o, long long v)
-{
-	unsigned long long u;
-	char tmp[24];
-	size_t i = sizeof(tmp);
-
-	u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
-	do {
-		tmp[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u > 0);
-	if (v < 0)
-		tmp[--i] = '-';
-	methods_out_raw(o, tmp + i, sizeof(tmp) - i);
-}
-
-/* Two digits, zero-padded, of v (0..99). */
-static inline void
-methods_out_2d(struct methods_out *o, long v)
-{
-	o->buf[o->len++] = (char)('0' + v / 10 % 10);
-	o->buf[o->len++] = (char)('0' + v % 10);
-}
-
-/* The most methods_out_str() writes for n bytes: 6 ("\u001F") each. */
-#define METHODS_OUT_STR_MAX(n)	  ((n) * 6 + 2)
-
-/*
- * A JSON string of n bytes, byte for byte as json_dumps() writes it:
- * '"', '\\' and C0 controls escaped, the rest as is; like
- * methods_string_from_bytes(), invalid UTF-8 and NUL become U+FFFD.
- * METHODS_OUT_STR_MAX(n) bytes were reserved.
- */
-static void
-methods_out_str(struct methods_out *o, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *u = (const unsigned char *)s;
-	unsigned char c;
-	size_t i, k;
-	char *d;
-
-	d = o->buf + o->len;
-	*d++ = '"';
-	for (i = 0; i < n; i++) {
-		c = u[i];
-		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-			*d++ = (char)c;
-			continue;
-		}
-		if (c >= 0x80 || c == 0) {
-			k = utf8_seq(u + i, n - i);
-			if (k == 0) {
-				memcpy(d, "\xef\xbf\xbd", 3);
-				d += 3;
-			} else {
-				memcpy(d, u + i, k);
-				d += k;
-				i += k - 1;
-			}
-			continue;
-		}
-		*d++ = '\\';
-		switch (c) {
-		case '"':
-		case '\\':
-			*d++ = (char)c;
-			break;
-		case '\b':
-			*d++ = 'b';
-			break;
-		case '\f':
-			*d++ = 'f';
-			break;
-		case '\n':
-			*d++ = 'n';
-			break;
-		case '\r':
-			*d++ = 'r';
-			break;
-		case '\t':
-			*d++ = 't';
-			break;
-		default:
-			memcpy(d, "u00", 3);
-			d += 3;
-			*d++ = hex[c >> 4];
-			*d++ = hex[c & 0xf];
-			break;
-		}
-	}
-	*d++ = '"';
-	o->len = (size_t)(d - o->buf);
-}
 
 static const char *
 methods_log_path(const struct log_conf *log)
@@ -237,106 +87,78 @@ methods_describe(const struct process *p, char *buf, size_t len)
 	}
 }
 
-/* One process object of SPEC.md section 5, keys in the order jansson
- * used to write them. */
+/* key: value (stolen) into obj; the keys here are valid literals. */
 static void
-methods_out_process(struct methods_out *o, const struct process *p)
+methods_set(json_t *obj, const char *key, json_t *value, bool *failed)
+{
+	if (json_object_set_new_nocheck(obj, key, value) == -1 ||
+	    value == NULL)
+		*failed = true;
+}
+
+static json_t *
+methods_path_new(const char *path)
+{
+	return methods_string_from_bytes(path, strlen(path));
+}
+
+/* One process object of SPEC.md section 5: new, NULL when out of
+ * memory. `status` calls this for every process, often: set_new_nocheck
+ * skips json_pack's format parsing and a key check per member. */
+static json_t *
+methods_process_new(const struct process *p)
 {
 	const struct proc_conf *conf = p->conf;
-	const char *out_log, *err_log;
-	size_t lname, lgroup, lerr, ldesc, lout, lelog;
+	const char *state = process_state_name(p->state);
+	bool failed = false;
 	char desc[300];
 	long up = process_uptime(p);
+	json_t *o;
 
-	out_log = methods_log_path(&conf->stdout_log);
-	err_log = conf->redirect_stderr ? "" :
-	    methods_log_path(&conf->stderr_log);
-	desc[0] = '\0';
-	if (p->state != PROCESS_RUNNING)
+	if (p->state == PROCESS_RUNNING)
+		snprintf(desc, sizeof(desc), "pid %ld, uptime %ld:%02ld:%02ld",
+		    (long)p->pid, up / 3600, (up / 60) % 60, up % 60);
+	else
 		methods_describe(p, desc, sizeof(desc));
-	lname = strlen(p->fullname);
-	lgroup = strlen(conf->group);
-	lerr = strnlen(p->spawnerr, sizeof(p->spawnerr));
-	ldesc = strlen(desc);
-	lout = strlen(out_log);
-	lelog = strlen(err_log);
-	/* Keys, numbers and the RUNNING description fit in 512 bytes. */
-	if (lname + lgroup + lout + lelog > SIZE_MAX / 8 ||
-	    !methods_out_reserve(o, 512 + METHODS_OUT_STR_MAX(lname + lgroup +
-	    lerr + ldesc + lout + lelog)))
-		return;
-	METHODS_OUT_LIT(o, "{\"name\":");
-	methods_out_str(o, p->fullname, lname);
-	METHODS_OUT_LIT(o, ",\"group\":");
-	methods_out_str(o, conf->group, lgroup);
-	METHODS_OUT_LIT(o, ",\"state\":\"");
-	methods_out_raw(o, process_state_name(p->state),
-	    strlen(process_state_name(p->state)));
-	METHODS_OUT_LIT(o, "\",\"pid\":");
-	methods_out_int(o, process_is_running(p) ? (long long)p->pid : 0);
-	METHODS_OUT_LIT(o, ",\"start_time\":");
-	methods_out_int(o, (long long)p->start_time);
-	METHODS_OUT_LIT(o, ",\"stop_time\":");
-	methods_out_int(o, (long long)p->stop_time);
-	METHODS_OUT_LIT(o, ",\"uptime_s\":");
-	methods_out_int(o, up);
-	METHODS_OUT_LIT(o, ",\"exitstatus\":");
-	methods_out_int(o, p->exitstatus);
-	METHODS_OUT_LIT(o, ",\"spawnerr\":");
-	methods_out_str(o, p->spawnerr, lerr);
-	METHODS_OUT_LIT(o, ",\"description\":");
-	if (p->state == PROCESS_RUNNING) {
-		/* "pid 42, uptime 0:03:10", without a printf per process */
-		METHODS_OUT_LIT(o, "\"pid ");
-		methods_out_int(o, (long long)p->pid);
-		METHODS_OUT_LIT(o, ", uptime ");
-		methods_out_int(o, up / 3600);
-		METHODS_OUT_LIT(o, ":");
-		methods_out_2d(o, (up / 60) % 60);
-		METHODS_OUT_LIT(o, ":");
-		methods_out_2d(o, up % 60);
-		METHODS_OUT_LIT(o, "\"");
-	} else
-		methods_out_str(o, desc, ldesc);
-	METHODS_OUT_LIT(o, ",\"stdout_logfile\":");
-	methods_out_str(o, out_log, lout);
-	METHODS_OUT_LIT(o, ",\"stderr_logfile\":");
-	methods_out_str(o, err_log, lelog);
-	METHODS_OUT_LIT(o, "}");
+	if ((o = json_object()) == NULL)
+		return NULL;
+	methods_set(o, "name", methods_path_new(p->fullname), &failed);
+	methods_set(o, "group", methods_path_new(conf->group), &failed);
+	methods_set(o, "state", json_stringn_nocheck(state, strlen(state)),
+	    &failed);
+	methods_set(o, "pid", json_integer(process_is_running(p) ?
+	    (json_int_t)p->pid : 0), &failed);
+	methods_set(o, "start_time", json_integer((json_int_t)p->start_time),
+	    &failed);
+	methods_set(o, "stop_time", json_integer((json_int_t)p->stop_time),
+	    &failed);
+	methods_set(o, "uptime_s", json_integer((json_int_t)up), &failed);
+	methods_set(o, "exitstatus", json_integer(p->exitstatus), &failed);
+	methods_set(o, "spawnerr", methods_string_from_bytes(p->spawnerr,
+	    strnlen(p->spawnerr, sizeof(p->spawnerr))), &failed);
+	methods_set(o, "description", methods_path_new(desc), &failed);
+	methods_set(o, "stdout_logfile",
+	    methods_path_new(methods_log_path(&conf->stdout_log)), &failed);
+	methods_set(o, "stderr_logfile", conf->redirect_stderr ?
+	    json_stringn_nocheck("", 0) :
+	    methods_path_new(methods_log_path(&conf->stderr_log)), &failed);
+	if (failed) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
-/* Queue the line in o (taken over) as the answer; a test without a
- * send_line hook gets it through jansson. */
-static void
-methods_out_send(struct methods_call *call, struct methods_out *o)
-{
-	json_t *msg;
-
-	if (call->env->send_line != NULL) {
-		call->env->send_line(call->client, o->buf, o->len);
-		o->buf = NULL;
-		return;
-	}
-	if ((msg = json_loadb(o->buf, o->len, 0, NULL)) != NULL) {
-		control_client_send(call->client, msg);
-		json_decref(msg);
-	}
-	free(o->buf);
-	o->buf = NULL;
-}
-
-/* Answers by itself: {"jsonrpc":"2.0","id":ID,"result":[process...]}. */
 int
 method_process_list(struct methods_call *call, json_t **result)
 {
 	static const char *const keys[] = { "names", NULL };
-	struct methods_out o = { NULL, 0, 0, false };
 	struct process *const *all;
 	struct process **procs = NULL;
 	const char **names = NULL;
 	size_t i, n, nnames;
+	json_t *list, *item;
 
-	(void)result;
 	if (methods_check_keys(call, keys) == -1 ||
 	    methods_get_names(call, "names", false, &names, &nnames) == -1)
 		return -1;
@@ -350,38 +172,19 @@ method_process_list(struct methods_call *call, json_t **result)
 		all = supervisor_processes(call->env->sup, &n);
 	}
 	free(names);
-	if (call->id == NULL) {
-		free(procs);
-		return METHODS_DEFERRED;	/* a notification: no answer */
+	list = json_array();
+	for (i = 0; list != NULL && i < n; i++) {
+		if ((item = methods_process_new(all[i])) == NULL ||
+		    json_array_append_new(list, item) == -1) {
+			json_decref(list);
+			list = NULL;
+		}
 	}
-	/* The envelope and an id string of up to RPC_MAX_LINE bytes. */
-	if (methods_out_reserve(&o, n * METHODS_LIST_ITEM + 64 +
-	    (json_is_string(call->id) ?
-	    METHODS_OUT_STR_MAX(json_string_length(call->id)) : 32))) {
-		METHODS_OUT_LIT(&o, "{\"jsonrpc\":\"2.0\",\"id\":");
-		if (json_is_integer(call->id))
-			methods_out_int(&o, json_integer_value(call->id));
-		else if (json_is_string(call->id))
-			methods_out_str(&o, json_string_value(call->id),
-			    json_string_length(call->id));
-		else
-			METHODS_OUT_LIT(&o, "null");
-		METHODS_OUT_LIT(&o, ",\"result\":[");
-	}
-	for (i = 0; i < n; i++) {
-		if (i > 0 && methods_out_reserve(&o, 1))
-			METHODS_OUT_LIT(&o, ",");
-		methods_out_process(&o, all[i]);
-	}
-	if (methods_out_reserve(&o, 3))
-		METHODS_OUT_LIT(&o, "]}\n");
 	free(procs);
-	if (o.failed) {
-		free(o.buf);
+	if (list == NULL)
 		return methods_fail(call, RPC_INTERNAL_ERROR, "out of memory");
-	}
-	methods_out_send(call, &o);
-	return METHODS_DEFERRED;
+	*result = list;
+	return 0;
 }
 
 /* ---------------------------------------------------------------- */
