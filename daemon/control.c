@@ -1226,13 +1226,6 @@ fail:
 }
 
 void
-control_update_pid(struct control *ctl)
-{
-	if (ctl != NULL)
-		control_write_lock_pid(ctl);
-}
-
-void
 control_free(struct control *ctl)
 {
 	struct control_client *c;

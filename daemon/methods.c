@@ -69,21 +69,21 @@ static const struct methods_entry methods_table[] = {
 	{ "daemon.info", METHODS_READONLY, method_daemon_info },
 	{ "daemon.shutdown", METHODS_CONTROL, method_daemon_shutdown },
 	{ "daemon.reopen_logs", METHODS_CONTROL, method_daemon_reopen_logs },
-	{ "daemon.tail", METHODS_READONLY | METHODS_STREAM,
+	{ "daemon.tail", METHODS_READONLY,
 	    method_daemon_tail },
 	{ "process.list", METHODS_READONLY, method_process_list },
 	{ "process.start", METHODS_CONTROL, method_process_start },
 	{ "process.stop", METHODS_CONTROL, method_process_stop },
 	{ "process.restart", METHODS_CONTROL, method_process_restart },
 	{ "process.signal", METHODS_CONTROL, method_process_signal },
-	{ "process.tail", METHODS_READONLY | METHODS_STREAM,
+	{ "process.tail", METHODS_READONLY,
 	    method_process_tail },
 	{ "process.clear_log", METHODS_CONTROL, method_process_clear_log },
 	{ "process.stdin", METHODS_CONTROL, method_process_stdin },
 	{ "config.reread", METHODS_CONTROL, method_config_reread },
 	{ "config.update", METHODS_CONTROL, method_config_update },
 	{ "config.avail", METHODS_CONTROL, method_config_avail },
-	{ "events.subscribe", METHODS_READONLY | METHODS_STREAM,
+	{ "events.subscribe", METHODS_READONLY,
 	    method_events_subscribe },
 };
 
@@ -998,7 +998,6 @@ methods_handle(const struct methods_env *env, struct control_client *client,
 	memset(&call, 0, sizeof(call));
 	call.env = env;
 	call.client = client;
-	call.role = role;
 	call.id = req->id;
 	call.params = req->params;
 	control_client_ref(client);

@@ -24,10 +24,9 @@ enum methods_role {
 	METHODS_ROLE_CONTROL = 2	/* root and superd's own uid */
 };
 
-/* Method flags: exactly one of READONLY / CONTROL, maybe STREAM. */
+/* Method flags: exactly one of READONLY / CONTROL. */
 #define METHODS_READONLY	  0x01	/* read-only role may call it */
 #define METHODS_CONTROL		  0x02	/* control role only */
-#define METHODS_STREAM		  0x04	/* notifications follow the reply */
 
 /* Longest method name the table holds (the lookup is length-capped). */
 #define METHODS_NAME_MAX	  32
@@ -72,7 +71,6 @@ json_t *methods_string_from_bytes(const char *data, size_t len);
 struct methods_call {
 	const struct methods_env *env;
 	struct control_client *client;
-	enum methods_role role;
 	json_t	*id;		/* borrowed; NULL: a notification */
 	json_t	*params;	/* borrowed; an object or NULL */
 	/* Filled by a handler that fails. */

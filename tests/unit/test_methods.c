@@ -29,13 +29,13 @@ test_methods_table(void **state)
 		{ "process.stop", METHODS_CONTROL },
 		{ "process.restart", METHODS_CONTROL },
 		{ "process.signal", METHODS_CONTROL },
-		{ "process.tail", METHODS_READONLY | METHODS_STREAM },
+		{ "process.tail", METHODS_READONLY },
 		{ "process.clear_log", METHODS_CONTROL },
 		{ "process.stdin", METHODS_CONTROL },
 		{ "config.reread", METHODS_CONTROL },
 		{ "config.update", METHODS_CONTROL },
 		{ "config.avail", METHODS_CONTROL },
-		{ "events.subscribe", METHODS_READONLY | METHODS_STREAM },
+		{ "events.subscribe", METHODS_READONLY },
 	};
 	size_t i;
 
