@@ -30,7 +30,6 @@
 #include <jansson.h>
 
 #include "config.h"
-#include "control.h"
 #include "events.h"
 #include "log.h"
 #define METHODS_INTERNAL
@@ -164,7 +163,7 @@ methods_error_new(json_t *id, int code, const char *message)
 
 /* Send an error answer for id (nothing for a notification). */
 void
-methods_send_error(struct control_client *client, json_t *id, int code,
+methods_send_error(struct methods_peer *client, json_t *id, int code,
     const char *message)
 {
 	json_t *msg;
@@ -172,14 +171,14 @@ methods_send_error(struct control_client *client, json_t *id, int code,
 	if (id == NULL)
 		return;
 	if ((msg = methods_error_new(id, code, message)) != NULL) {
-		control_client_send(client, msg);
+		methods_peer_send(client, msg);
 		json_decref(msg);
 	}
 }
 
 /* Send result (stolen) for id (dropped for a notification). */
 void
-methods_send_result(struct control_client *client, json_t *id,
+methods_send_result(struct methods_peer *client, json_t *id,
     json_t *result)
 {
 	json_t *msg;
@@ -189,7 +188,7 @@ methods_send_result(struct control_client *client, json_t *id,
 		return;
 	}
 	if ((msg = rpc_result_new(id, result)) != NULL) {
-		control_client_send(client, msg);
+		methods_peer_send(client, msg);
 		json_decref(msg);
 	}
 }
@@ -522,8 +521,8 @@ method_daemon_reopen_logs(struct methods_call *call, json_t **result)
 /* daemon.tail: superd's own log ring, and with follow its new lines. */
 
 struct methods_maintail {
-	struct control_client *client;	/* the hook ends us first */
-	struct control_hook *hook;
+	struct methods_peer *client;	/* the hook ends us first */
+	struct methods_hook *hook;
 	struct log_follower *follower;
 	struct event *ev;		/* sends what lines collected */
 	char	*buf;			/* lines not sent yet */
@@ -595,7 +594,7 @@ methods_maintail_on_ready(evutil_socket_t fd, short what, void *arg)
 		    "{s:s, s:s, s:o}", "name", "superd", "stream", "main",
 		    "data", data));
 		/* On failure the client is gone and m with it. */
-		if (msg != NULL && control_client_send(m->client, msg) == -1) {
+		if (msg != NULL && methods_peer_send(m->client, msg) == -1) {
 			json_decref(msg);
 			free(buf);
 			return;
@@ -607,7 +606,7 @@ methods_maintail_on_ready(evutil_socket_t fd, short what, void *arg)
 		    "{s:s, s:s, s:o}", "name", "superd", "stream", "main",
 		    "data", methods_string_from_bytes(buf, len)));
 		if (msg != NULL)
-			control_client_send(m->client, msg);
+			methods_peer_send(m->client, msg);
 		json_decref(msg);
 	}
 	free(buf);
@@ -630,7 +629,7 @@ method_daemon_tail(struct methods_call *call, json_t **result)
 	    &bytes) == -1 ||
 	    methods_get_bool(call, "follow", false, &follow) == -1)
 		return -1;
-	if (follow && control_client_nhooks(call->client) >=
+	if (follow && methods_peer_nhooks(call->client) >=
 	    METHODS_MAX_PENDING)
 		return methods_fail(call, RPC_INTERNAL_ERROR,
 		    "too many streams on this connection");
@@ -648,7 +647,7 @@ method_daemon_tail(struct methods_call *call, json_t **result)
 	}
 	/* The reply first, then the stream. */
 	methods_send_result(call->client, call->id, res);
-	if (!control_client_alive(call->client))
+	if (!methods_peer_alive(call->client))
 		return METHODS_DEFERRED;
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return METHODS_DEFERRED;
@@ -660,7 +659,7 @@ method_daemon_tail(struct methods_call *call, json_t **result)
 		methods_maintail_free(m);
 		return METHODS_DEFERRED;
 	}
-	m->hook = control_client_hook(call->client, methods_maintail_on_close,
+	m->hook = methods_peer_hook(call->client, methods_maintail_on_close,
 	    m);
 	if (m->hook == NULL)
 		methods_maintail_free(m);
@@ -869,8 +868,8 @@ method_config_avail(struct methods_call *call, json_t **result)
 /* events.subscribe */
 
 struct methods_sub {
-	struct control_client *client;	/* the hook ends us first */
-	struct control_hook *hook;
+	struct methods_peer *client;	/* the hook ends us first */
+	struct methods_hook *hook;
 	struct events_sub *sub;
 };
 
@@ -900,7 +899,7 @@ methods_sub_on_event(const struct process *p, enum process_state from,
 	if (msg == NULL)
 		return;
 	/* On failure the client is gone and s with it. */
-	control_client_send(s->client, msg);
+	methods_peer_send(s->client, msg);
 	json_decref(msg);
 }
 
@@ -913,14 +912,14 @@ method_events_subscribe(struct methods_call *call, json_t **result)
 	(void)result;
 	if (methods_check_keys(call, keys) == -1)
 		return -1;
-	if (control_client_nhooks(call->client) >= METHODS_MAX_PENDING)
+	if (methods_peer_nhooks(call->client) >= METHODS_MAX_PENDING)
 		return methods_fail(call, RPC_INTERNAL_ERROR,
 		    "too many streams on this connection");
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return methods_fail(call, RPC_INTERNAL_ERROR, "out of memory");
 	s->client = call->client;
 	methods_send_result(call->client, call->id, json_object());
-	if (!control_client_alive(call->client)) {
+	if (!methods_peer_alive(call->client)) {
 		free(s);
 		return METHODS_DEFERRED;
 	}
@@ -929,7 +928,7 @@ method_events_subscribe(struct methods_call *call, json_t **result)
 		free(s);
 		return METHODS_DEFERRED;
 	}
-	s->hook = control_client_hook(call->client, methods_sub_on_close, s);
+	s->hook = methods_peer_hook(call->client, methods_sub_on_close, s);
 	if (s->hook == NULL) {
 		events_unsubscribe(s->sub);
 		free(s);
@@ -963,7 +962,7 @@ methods_flags(const char *name)
 }
 
 void
-methods_handle(const struct methods_env *env, struct control_client *client,
+methods_handle(const struct methods_env *env, struct methods_peer *client,
     enum methods_role role, const struct rpc_request *req)
 {
 	const struct methods_entry *e;
@@ -1000,7 +999,7 @@ methods_handle(const struct methods_env *env, struct control_client *client,
 	call.client = client;
 	call.id = req->id;
 	call.params = req->params;
-	control_client_ref(client);
+	methods_peer_ref(client);
 	rc = e->fn(&call, &result);
 	if (rc == 0) {
 		if (result == NULL)
@@ -1016,5 +1015,5 @@ methods_handle(const struct methods_env *env, struct control_client *client,
 		    rpc_code_name(call.code));
 	}
 	free(call.message);
-	control_client_unref(client);
+	methods_peer_unref(client);
 }

@@ -13,7 +13,6 @@
 
 #include "rpc.h"
 
-struct control_client;
 struct event_base;
 struct supervisor;
 
@@ -44,10 +43,82 @@ struct methods_env {
 	void	*arg;
 };
 
-/* Run one parsed request from `client` with `role`. Every answer is sent
- * through control_client_send() (now, or later for wait/restart); a
- * notification (req->id NULL) is executed and never answered. */
-void	methods_handle(const struct methods_env *, struct control_client *,
+/*
+ * The one reply interface: whoever a request came from (control.c's
+ * connection, a unit test's fake) is a peer with these operations, and
+ * methods talks to it only through them. A struct methods_peer is the
+ * first member of the caller's own struct (control_client's).
+ */
+struct methods_peer;
+struct methods_hook;
+struct methods_peer_ops {
+	/* Queue one message (borrowed). -1 when the peer is gone or was
+	 * dropped for not reading (its hooks have then run). */
+	int	(*send)(struct methods_peer *, const json_t *msg);
+	/* False once the peer closed; sends are then no-ops. */
+	bool	(*alive)(const struct methods_peer *);
+	/* Keep the peer's memory across an asynchronous reply. */
+	void	(*ref)(struct methods_peer *);
+	void	(*unref)(struct methods_peer *);
+	/* Run fn(arg) once when the peer closes: a pending reply or a
+	 * stream cleans up there. NULL when closed or out of memory. */
+	struct methods_hook *(*hook)(struct methods_peer *,
+		    void (*fn)(void *), void *arg);
+	/* Cancel a hook that has not run. NULL is a no-op. */
+	void	(*unhook)(struct methods_peer *, struct methods_hook *);
+	/* Hooks held, to cap the streams and waits of one peer. */
+	size_t	(*nhooks)(const struct methods_peer *);
+};
+struct methods_peer {
+	const struct methods_peer_ops *ops;
+};
+
+static inline int
+methods_peer_send(struct methods_peer *p, const json_t *msg)
+{
+	return p->ops->send(p, msg);
+}
+
+static inline bool
+methods_peer_alive(const struct methods_peer *p)
+{
+	return p != NULL && p->ops->alive(p);
+}
+
+static inline void
+methods_peer_ref(struct methods_peer *p)
+{
+	p->ops->ref(p);
+}
+
+static inline void
+methods_peer_unref(struct methods_peer *p)
+{
+	p->ops->unref(p);
+}
+
+static inline struct methods_hook *
+methods_peer_hook(struct methods_peer *p, void (*fn)(void *), void *arg)
+{
+	return p->ops->hook(p, fn, arg);
+}
+
+static inline void
+methods_peer_unhook(struct methods_peer *p, struct methods_hook *h)
+{
+	p->ops->unhook(p, h);
+}
+
+static inline size_t
+methods_peer_nhooks(const struct methods_peer *p)
+{
+	return p->ops->nhooks(p);
+}
+
+/* Run one parsed request from `peer` with `role`. Every answer goes to
+ * the peer (now, or later for wait/restart and streams); a notification
+ * (req->id NULL) is executed and never answered. */
+void	methods_handle(const struct methods_env *, struct methods_peer *,
 	    enum methods_role role, const struct rpc_request *req);
 
 /* The table's flags for an exact method name; -1 when there is none. */
@@ -70,7 +141,7 @@ json_t *methods_string_from_bytes(const char *data, size_t len);
 /* One call being handled; borrowed pieces of the request. */
 struct methods_call {
 	const struct methods_env *env;
-	struct control_client *client;
+	struct methods_peer *client;
 	json_t	*id;		/* borrowed; NULL: a notification */
 	json_t	*params;	/* borrowed; an object or NULL */
 	/* Filled by a handler that fails. */
@@ -89,10 +160,10 @@ struct process;
 /* How many trailing bytes of s could start a sequence cut short. */
 size_t	methods_utf8_cut(const unsigned char *s, size_t n);
 /* Send an error answer for id (nothing for a notification). */
-void	methods_send_error(struct control_client *, json_t *id, int code,
+void	methods_send_error(struct methods_peer *, json_t *id, int code,
 	    const char *message);
 /* Send result (stolen) for id (dropped for a notification). */
-void	methods_send_result(struct control_client *, json_t *id,
+void	methods_send_result(struct methods_peer *, json_t *id,
 	    json_t *result);
 /* Record the call's error (code, message); returns -1. */
 int	methods_fail(struct methods_call *, int code, const char *fmt, ...)

@@ -19,7 +19,6 @@
 #include <jansson.h>
 
 #include "config.h"
-#include "control.h"
 #include "events.h"
 #include "log.h"
 #define METHODS_INTERNAL
@@ -213,8 +212,8 @@ struct methods_op {
 	bool	 stopping;	/* restart: still in its stop half */
 	bool	 wait;
 	const struct methods_env *env;
-	struct control_client *client;	/* referenced */
-	struct control_hook *hook;
+	struct methods_peer *client;	/* referenced */
+	struct methods_hook *hook;
 	struct events_sub *sub;
 	struct event *later;	/* restart: start half, off the callback */
 	json_t	*id;		/* own reference, NULL: notification */
@@ -249,7 +248,7 @@ methods_op_free(struct methods_op *op)
 	}
 	free(op->items);
 	json_decref(op->id);
-	control_client_unref(op->client);
+	methods_peer_unref(op->client);
 	free(op);
 }
 
@@ -332,22 +331,22 @@ methods_op_settled(const struct methods_op *op)
 static void
 methods_op_finish(struct methods_op *op)
 {
-	struct control_client *client = op->client;
+	struct methods_peer *client = op->client;
 	json_t *result;
 
-	control_client_unhook(client, op->hook);
+	methods_peer_unhook(client, op->hook);
 	op->hook = NULL;
 	events_unsubscribe(op->sub);
 	op->sub = NULL;
 	result = methods_op_result_new(op);
-	control_client_ref(client);
+	methods_peer_ref(client);
 	if (result != NULL)
 		methods_send_result(client, op->id, result);
 	else
 		methods_send_error(client, op->id, RPC_INTERNAL_ERROR,
 		    "out of memory");
 	methods_op_free(op);
-	control_client_unref(client);
+	methods_peer_unref(client);
 }
 
 static void methods_op_start_half(struct methods_op *);
@@ -412,7 +411,7 @@ methods_op_wait(struct methods_op *op)
 	if (op->sub == NULL)
 		op->sub = events_subscribe(methods_op_on_event, op);
 	if (op->sub == NULL) {
-		control_client_unhook(op->client, op->hook);
+		methods_peer_unhook(op->client, op->hook);
 		op->hook = NULL;
 		methods_send_error(op->client, op->id, RPC_INTERNAL_ERROR,
 		    "out of memory");
@@ -538,7 +537,7 @@ methods_op_run(struct methods_call *call, enum methods_op_kind kind)
 		return methods_fail(call, RPC_SHUTTING_DOWN,
 		    "superd is shutting down");
 	}
-	if (control_client_nhooks(call->client) >= METHODS_MAX_PENDING) {
+	if (methods_peer_nhooks(call->client) >= METHODS_MAX_PENDING) {
 		free(procs);
 		return methods_fail(call, RPC_INTERNAL_ERROR,
 		    "too many pending requests on this connection");
@@ -554,7 +553,7 @@ methods_op_run(struct methods_call *call, enum methods_op_kind kind)
 	op->wait = wait;
 	op->env = call->env;
 	op->client = call->client;
-	control_client_ref(op->client);
+	methods_peer_ref(op->client);
 	op->id = call->id != NULL ? json_incref(call->id) : NULL;
 	op->n = n;
 	for (i = 0; i < n; i++) {
@@ -568,7 +567,7 @@ methods_op_run(struct methods_call *call, enum methods_op_kind kind)
 		}
 	}
 	free(procs);
-	op->hook = control_client_hook(op->client, methods_op_on_close, op);
+	op->hook = methods_peer_hook(op->client, methods_op_on_close, op);
 	if (op->hook == NULL) {
 		methods_op_free(op);
 		return methods_fail(call, RPC_INTERNAL_ERROR,
@@ -736,9 +735,9 @@ method_process_clear_log(struct methods_call *call, json_t **result)
 /* process.tail with follow */
 
 struct methods_follow {
-	struct control_client *client;	/* not referenced: the hook ends
+	struct methods_peer *client;	/* not referenced: the hook ends
 					 * us before the client goes */
-	struct control_hook *hook;
+	struct methods_hook *hook;
 	/* Ours until output_free() says the output ends (data NULL): then
 	 * NULL, and never looked up anywhere to guess. */
 	struct output_follower *follower;
@@ -802,7 +801,7 @@ methods_follow_on_data(const char *data, size_t len, void *arg)
 	if (msg == NULL)
 		return;
 	/* On failure the client is gone and f with it: touch nothing. */
-	control_client_send(f->client, msg);
+	methods_peer_send(f->client, msg);
 	json_decref(msg);
 }
 
@@ -841,7 +840,7 @@ method_process_tail(struct methods_call *call, json_t **result)
 	if (p->output == NULL)
 		return methods_fail(call, RPC_INTERNAL_ERROR,
 		    "%s has no output", p->fullname);
-	if (follow && control_client_nhooks(call->client) >=
+	if (follow && methods_peer_nhooks(call->client) >=
 	    METHODS_MAX_PENDING)
 		return methods_fail(call, RPC_INTERNAL_ERROR,
 		    "too many streams on this connection");
@@ -876,7 +875,7 @@ method_process_tail(struct methods_call *call, json_t **result)
 	/* The reply first, then the stream: nothing can come in between
 	 * in a single-threaded loop. */
 	methods_send_result(call->client, call->id, res);
-	if (!control_client_alive(call->client))
+	if (!methods_peer_alive(call->client))
 		return METHODS_DEFERRED;
 	f = calloc(1, sizeof(*f));
 	if (f == NULL || (f->name = strdup(p->fullname)) == NULL) {
@@ -892,7 +891,7 @@ method_process_tail(struct methods_call *call, json_t **result)
 		free(f);
 		return METHODS_DEFERRED;
 	}
-	f->hook = control_client_hook(call->client, methods_follow_on_close,
+	f->hook = methods_peer_hook(call->client, methods_follow_on_close,
 	    f);
 	if (f->hook == NULL) {
 		output_unfollow(f->follower);
