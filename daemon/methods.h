@@ -170,8 +170,6 @@ int	methods_fail(struct methods_call *, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* An {code, message} object for a per-process item: new. */
 json_t *methods_item_error_new(int code, const char *message);
-/* Every key of params must be in `allowed` (NULL-terminated). */
-int	methods_check_keys(struct methods_call *, const char *const *allowed);
 /* The param `key` (borrowed), NULL when absent. */
 json_t *methods_param(struct methods_call *, const char *key);
 /* Typed params with a default; -1 after methods_fail(). */

@@ -151,15 +151,13 @@ methods_process_new(const struct process *p)
 int
 method_process_list(struct methods_call *call, json_t **result)
 {
-	static const char *const keys[] = { "names", NULL };
 	struct process *const *all;
 	struct process **procs = NULL;
 	const char **names = NULL;
 	size_t i, n, nnames;
 	json_t *list, *item;
 
-	if (methods_check_keys(call, keys) == -1 ||
-	    methods_get_names(call, "names", false, &names, &nnames) == -1)
+	if (methods_get_names(call, "names", false, &names, &nnames) == -1)
 		return -1;
 	if (nnames > 0) {
 		if (methods_match(call, names, nnames, &procs, &n) == -1) {
@@ -515,15 +513,13 @@ methods_op_stop_half(struct methods_op *op)
 static int
 methods_op_run(struct methods_call *call, enum methods_op_kind kind)
 {
-	static const char *const keys[] = { "names", "wait", NULL };
 	struct process **procs = NULL;
 	struct methods_op *op;
 	const char **names = NULL;
 	size_t i, n, nnames;
 	bool wait;
 
-	if (methods_check_keys(call, keys) == -1 ||
-	    methods_get_bool(call, "wait", true, &wait) == -1 ||
+	if (methods_get_bool(call, "wait", true, &wait) == -1 ||
 	    methods_get_names(call, "names", true, &names, &nnames) == -1)
 		return -1;
 	if (methods_match(call, names, nnames, &procs, &n) == -1) {
@@ -701,11 +697,9 @@ methods_act_signal(struct process *p, void *arg, char *msg, size_t len)
 int
 method_process_signal(struct methods_call *call, json_t **result)
 {
-	static const char *const keys[] = { "names", "signal", NULL };
 	int sig = 0;
 
-	if (methods_check_keys(call, keys) == -1 ||
-	    methods_get_signal(call, &sig) == -1)
+	if (methods_get_signal(call, &sig) == -1)
 		return -1;
 	return methods_apply(call, methods_act_signal, &sig, result);
 }
@@ -724,10 +718,6 @@ methods_act_clear_log(struct process *p, void *arg, char *msg, size_t len)
 int
 method_process_clear_log(struct methods_call *call, json_t **result)
 {
-	static const char *const keys[] = { "names", NULL };
-
-	if (methods_check_keys(call, keys) == -1)
-		return -1;
 	return methods_apply(call, methods_act_clear_log, NULL, result);
 }
 
@@ -808,8 +798,6 @@ methods_follow_on_data(const char *data, size_t len, void *arg)
 int
 method_process_tail(struct methods_call *call, json_t **result)
 {
-	static const char *const keys[] = { "name", "stream", "bytes",
-		"follow", NULL };
 	struct methods_follow *f;
 	enum output_stream stream = OUTPUT_STDOUT;
 	struct process *p;
@@ -821,8 +809,7 @@ method_process_tail(struct methods_call *call, json_t **result)
 	json_t *res;
 	bool follow;
 
-	if (methods_check_keys(call, keys) == -1 ||
-	    methods_get_string(call, "stream", false, 16, &sname,
+	if (methods_get_string(call, "stream", false, 16, &sname,
 	    NULL) == -1 ||
 	    methods_get_int(call, "bytes", 0, OUTPUT_RING_SIZE,
 	    METHODS_TAIL_DEFAULT, &bytes) == -1 ||
@@ -907,14 +894,12 @@ method_process_tail(struct methods_call *call, json_t **result)
 int
 method_process_stdin(struct methods_call *call, json_t **result)
 {
-	static const char *const keys[] = { "name", "data", NULL };
 	struct process *p;
 	const char *data;
 	size_t len;
 	int rc;
 
-	if (methods_check_keys(call, keys) == -1 ||
-	    methods_get_string(call, "data", true, METHODS_MAX_STDIN, &data,
+	if (methods_get_string(call, "data", true, METHODS_MAX_STDIN, &data,
 	    &len) == -1 ||
 	    methods_one_process(call, "name", &p) == -1)
 		return -1;
