@@ -1,9 +1,11 @@
 /*
  * The JSON-RPC methods of SPEC.md section 5: one static table of
- * {name, flags, handler}. control.c frames and parses a request and
- * hands it here with the role bound to the connection at accept; the
- * role is checked against the method's flags before any handler runs,
- * and every param is checked by the handler before anything happens.
+ * {name, flags, handler, param shape}. control.c frames and parses a
+ * request and hands it here, with the role bound to the connection at
+ * accept and itself as a methods_peer (the one reply interface). The
+ * role and the params' shape (keys and types, json_unpack_ex with
+ * JSON_STRICT) are checked from the table before any handler runs; the
+ * handler checks ranges and lengths before anything happens.
  */
 #ifndef SUPERD_METHODS_H
 #define SUPERD_METHODS_H
