@@ -6,8 +6,10 @@
  */
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,11 +22,13 @@
 
 #include "client.h"
 #include "fdio.h"
-#include "json_reader.h"
 #include "rpc.h"
 
 struct client {
-	int	 fd;
+	int	 rfd;		/* replies come from here */
+	int	 wfd;		/* requests go here (== rfd for a socket) */
+	int	 extra_fd;	/* client_stream_fd(): also wait on this */
+	pid_t	 pid;		/* a transport process to reap, or -1 */
 	char	*path;
 	int	 timeout_ms;	/* <= 0: none */
 	json_int_t next_id;
@@ -41,6 +45,7 @@ volatile sig_atomic_t client_interrupted;
 
 static void client_fail(struct client *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
+static int client_reap(pid_t, int *);
 
 static int64_t
 client_now_ms(void)
@@ -75,26 +80,38 @@ client_remaining(int64_t deadline)
 	return left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
-/* Wait for `events` on c->fd: 1 ready, 0 timed out, or a client_status. */
+/*
+ * Wait for POLLIN on c->rfd or POLLOUT on c->wfd: 1 ready, 0 timed out,
+ * 2 when c->extra_fd (if any) became readable first, or a client_status.
+ */
 static int
 client_wait(struct client *c, short events, int64_t deadline)
 {
-	struct pollfd pfd;
+	struct pollfd pfd[2];
+	nfds_t nfds = 1;
 	int n;
 
 	for (;;) {
 		if (client_interrupted)
 			return CLIENT_INTERRUPTED;
-		pfd.fd = c->fd;
-		pfd.events = events;
-		pfd.revents = 0;
-		n = poll(&pfd, 1, client_remaining(deadline));
+		pfd[0].fd = events == POLLOUT ? c->wfd : c->rfd;
+		pfd[0].events = events;
+		pfd[0].revents = 0;
+		if (c->extra_fd != -1 && events == POLLIN) {
+			pfd[1].fd = c->extra_fd;
+			pfd[1].events = POLLIN;
+			pfd[1].revents = 0;
+			nfds = 2;
+		}
+		n = poll(pfd, nfds, client_remaining(deadline));
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
 			client_fail(c, "poll on %s: %s", c->path, strerror(errno));
 			return CLIENT_UNREACHABLE;
 		}
+		if (n > 0 && pfd[0].revents == 0 && nfds == 2)
+			return 2;
 		return n > 0 ? 1 : 0;
 	}
 }
@@ -108,7 +125,7 @@ client_connect(struct client *c, const struct sockaddr_un *sun,
 	socklen_t len;
 
 	for (;;) {
-		if (connect(c->fd, (const struct sockaddr *)sun,
+		if (connect(c->rfd, (const struct sockaddr *)sun,
 		    sizeof(*sun)) == 0)
 			return 0;
 		if (errno == EINTR && !client_interrupted)
@@ -127,7 +144,7 @@ client_connect(struct client *c, const struct sockaddr_un *sun,
 		if (rc < 0)
 			return -1;
 		len = sizeof(err);
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		if (getsockopt(c->rfd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 			return -1;
 		if (err != 0) {
 			errno = err;
@@ -137,6 +154,36 @@ client_connect(struct client *c, const struct sockaddr_un *sun,
 	}
 	errno = ETIMEDOUT;
 	return -1;
+}
+
+static struct client *
+client_new(const char *path)
+{
+	struct client *c;
+
+	c = calloc(1, sizeof(*c));
+	if (c == NULL || (c->path = strdup(path)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->rfd = c->wfd = c->extra_fd = -1;
+	c->pid = -1;
+	return c;
+}
+
+struct client *
+client_open_fds(int rfd, int wfd, pid_t pid, const char *name,
+    int timeout_ms)
+{
+	struct client *c = client_new(name);
+
+	if (c == NULL)
+		return NULL;
+	c->rfd = rfd;
+	c->wfd = wfd;
+	c->pid = pid;
+	c->timeout_ms = timeout_ms;
+	return c;
 }
 
 struct client *
@@ -154,17 +201,17 @@ client_open(const char *path, int timeout_ms, char *err, size_t errlen)
 		return NULL;
 	}
 	memcpy(sun.sun_path, path, strlen(path));
-	c = calloc(1, sizeof(*c));
-	if (c == NULL || (c->path = strdup(path)) == NULL) {
-		free(c);
+	c = client_new(path);
+	if (c == NULL) {
 		snprintf(err, errlen, "cannot connect to %s: %s", path,
 		    strerror(ENOMEM));
 		return NULL;
 	}
 	c->timeout_ms = timeout_ms;
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	c->rfd = c->wfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0);
 	deadline = timeout_ms > 0 ? client_now_ms() + timeout_ms : -1;
-	if (c->fd == -1 || client_connect(c, &sun, deadline) == -1) {
+	if (c->rfd == -1 || client_connect(c, &sun, deadline) == -1) {
 		snprintf(err, errlen, "cannot connect to %s: %s", path,
 		    client_interrupted ? "interrupted" : strerror(errno));
 		client_close(c);
@@ -173,13 +220,61 @@ client_open(const char *path, int timeout_ms, char *err, size_t errlen)
 	return c;
 }
 
+/*
+ * The transport (ssh) sees EOF on its stdin and ends; one that does not
+ * within two seconds (a hung network) is terminated.
+ */
+static int
+client_reap(pid_t pid, int *status)
+{
+	pid_t got;
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		if ((got = waitpid(pid, status, WNOHANG)) != 0)
+			return got == pid ? 0 : -1;
+		usleep(10000);
+	}
+	kill(pid, SIGTERM);
+	while ((got = waitpid(pid, status, 0)) == -1 && errno == EINTR)
+		continue;
+	return -1;
+}
+
+/* The transport closed its end: say how it ended (ssh prints why it
+ * failed on stderr; 255 is its own failure, others the far side's). */
+static void
+client_transport_gone(struct client *c)
+{
+	int status = 0;
+
+	close(c->wfd);
+	c->wfd = -1;
+	if (client_reap(c->pid, &status) == -1)
+		client_fail(c, "%s: connection closed", c->path);
+	else if (WIFEXITED(status) && WEXITSTATUS(status) == 255)
+		client_fail(c, "%s: cannot reach it: ssh failed (exit 255)",
+		    c->path);
+	else if (WIFEXITED(status))
+		client_fail(c, "%s: connection closed (exit %d)", c->path,
+		    WEXITSTATUS(status));
+	else
+		client_fail(c, "%s: connection closed (signal %d)", c->path,
+		    WTERMSIG(status));
+	c->pid = -1;
+}
+
 void
 client_close(struct client *c)
 {
 	if (c == NULL)
 		return;
-	if (c->fd != -1)
-		close(c->fd);
+	if (c->wfd != -1 && c->wfd != c->rfd)
+		close(c->wfd);
+	if (c->rfd != -1)
+		close(c->rfd);
+	if (c->pid > 0)
+		client_reap(c->pid, NULL);
 	free(c->path);
 	free(c->buf);
 	free(c);
@@ -206,7 +301,7 @@ client_send(struct client *c, json_t *msg, int64_t deadline)
 		return CLIENT_PROTOCOL;
 	}
 	while (off < len) {
-		n = fdio_write(c->fd, line + off, len - off);
+		n = fdio_write(c->wfd, line + off, len - off);
 		if (n == -1) {
 			client_fail(c, "writing to %s: %s", c->path,
 			    strerror(errno));
@@ -264,7 +359,7 @@ client_reserve(struct client *c, size_t want)
 static int
 client_next(struct client *c, int64_t deadline, json_t **msg)
 {
-	const char *why;
+	json_error_t jerr;
 	ssize_t n;
 	char *nl;
 	size_t linelen;
@@ -275,16 +370,14 @@ client_next(struct client *c, int64_t deadline, json_t **msg)
 		    c->scan, '\n', c->len - c->start - c->scan);
 		if (nl != NULL) {
 			linelen = (size_t)(nl - (c->buf + c->start));
-			*msg = json_reader_load(c->buf + c->start, linelen,
-			    &why);
+			*msg = json_loadb(c->buf + c->start, linelen, 0,
+			    &jerr);
 			c->start += linelen + 1;
 			c->scan = 0;
 			if (*msg == NULL || !json_is_object(*msg)) {
-				if (*msg != NULL)
-					why = "not an object";
-				json_decref(*msg);
 				client_fail(c, "bad reply from %s: %s", c->path,
-				    why);
+				    *msg != NULL ? "not an object" : jerr.text);
+				json_decref(*msg);
 				return CLIENT_PROTOCOL;
 			}
 			return 1;
@@ -300,15 +393,18 @@ client_next(struct client *c, int64_t deadline, json_t **msg)
 			    strerror(ENOMEM));
 			return CLIENT_PROTOCOL;
 		}
-		n = fdio_read(c->fd, c->buf + c->len, c->cap - c->len);
+		n = fdio_read(c->rfd, c->buf + c->len, c->cap - c->len);
 		if (n > 0) {
 			c->len += (size_t)n;
 			continue;
 		}
 		if (n == -2) {
 			c->eof = true;
-			client_fail(c, "%s: connection closed by superd",
-			    c->path);
+			if (c->pid > 0)
+				client_transport_gone(c);
+			else
+				client_fail(c, "%s: connection closed by "
+				    "superd", c->path);
 			return CLIENT_UNREACHABLE;
 		}
 		if (n == -1) {
@@ -317,7 +413,7 @@ client_next(struct client *c, int64_t deadline, json_t **msg)
 			return CLIENT_UNREACHABLE;
 		}
 		rc = client_wait(c, POLLIN, deadline);
-		if (rc <= 0)
+		if (rc <= 0 || rc == 2)
 			return rc;
 	}
 }
@@ -412,11 +508,25 @@ client_call(struct client *c, const char *method, json_t *params, int flags,
 int
 client_stream(struct client *c, client_notify_fn fn, void *arg)
 {
+	return client_stream_fd(c, fn, arg, -1, NULL);
+}
+
+int
+client_stream_fd(struct client *c, client_notify_fn fn, void *arg, int fd,
+    int (*on_fd)(void *))
+{
 	json_t *msg = NULL;
 	int rc;
 
 	for (;;) {
+		c->extra_fd = fd;
 		rc = client_next(c, -1, &msg);
+		c->extra_fd = -1;
+		if (rc == 2) {
+			if (on_fd(arg) == 0)
+				continue;
+			return CLIENT_OK;
+		}
 		if (rc == CLIENT_INTERRUPTED)
 			return CLIENT_OK;
 		if (rc == CLIENT_UNREACHABLE && c->eof)

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -43,6 +44,11 @@ typedef void (*client_notify_fn)(void *arg, const char *method,
  * NULL on failure with a message naming the path and the reason in err. */
 struct client *client_open(const char *path, int timeout_ms, char *err,
 	    size_t errlen);
+/* A client over a pair of fds (a pipe to `ssh HOST superctl --dial`),
+ * both non-blocking; pid, when > 0, is reaped by client_close(). name
+ * stands for the path in messages. NULL when out of memory. */
+struct client *client_open_fds(int rfd, int wfd, pid_t pid,
+	    const char *name, int timeout_ms);
 void	client_close(struct client *);
 /* Send `method` (params stolen, may be NULL) and wait for its reply; the
  * reply (whole envelope, new reference) goes to *reply. Notifications
@@ -52,6 +58,10 @@ int	client_call(struct client *, const char *method, json_t *params,
 /* Hand notifications to fn until the daemon closes the connection or
  * client_interrupted; CLIENT_OK for either, else a client_status. */
 int	client_stream(struct client *, client_notify_fn fn, void *arg);
+/* client_stream(), also calling on_fd(arg) whenever fd is readable: a
+ * non-zero return from it ends the stream (CLIENT_OK). */
+int	client_stream_fd(struct client *, client_notify_fn fn, void *arg,
+	    int fd, int (*on_fd)(void *));
 /* The reason of the last failure ("timed out after 10 s reading from
  * /run/superd/superd.sock"). */
 const char *client_error(const struct client *);

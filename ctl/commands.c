@@ -12,11 +12,13 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "client.h"
 #include "commands.h"
+#include "remote.h"
 #include "rpc.h"
 
 #define COMMANDS_NAME_WIDTH	  32	/* supervisorctl's name column */
@@ -26,8 +28,28 @@
 /* Entry flags. */
 #define COMMANDS_LOCAL	  0x01	/* runs without the daemon */
 #define COMMANDS_HIDDEN	  0x02	/* not listed by help */
-#define COMMANDS_NAMES	  0x04	/* arguments are process names */
 #define COMMANDS_LONG	  0x08	/* waits on the daemon (start/stop) */
+#define COMMANDS_ROLLING  0x10	/* -H: host by host, stop at a failure */
+#define COMMANDS_ONE_HOST 0x20	/* -H: one host only (fg) */
+
+/* When a command follows notifications after its reply. */
+enum commands_stream {
+	COMMANDS_STREAM_NEVER,
+	COMMANDS_STREAM_ALWAYS,		/* events */
+	COMMANDS_STREAM_FOLLOW		/* with -f (tail, maintail) */
+};
+
+/* What `superctl _complete` offers for a command's arguments. */
+enum commands_complete {
+	COMMANDS_COMPLETE_NONE,
+	COMMANDS_COMPLETE_NAMES,	/* all, groups, GROUP:*, processes */
+	COMMANDS_COMPLETE_SIGNAL,	/* a signal, then names */
+	COMMANDS_COMPLETE_TAIL,		/* -f -BYTES, a process, a stream */
+	COMMANDS_COMPLETE_PROCESS,	/* one process */
+	COMMANDS_COMPLETE_GROUPS,	/* all and the config's groups */
+	COMMANDS_COMPLETE_COMMAND,	/* one command name */
+	COMMANDS_COMPLETE_FLAGS		/* -f -BYTES */
+};
 
 /* The request a command wants sent. */
 struct commands_req {
@@ -45,6 +67,10 @@ struct commands_call {
 	int	 argc;
 	char   **argv;
 	int	 rc;		/* exit code so far (streams) */
+	/* Replaces the entry's renderer (_complete) when set. */
+	void	(*render)(struct commands_call *, json_t *);
+	const char *name;	/* fg: the process */
+	struct client *client;	/* fg: the connection being streamed */
 };
 
 struct commands_entry {
@@ -53,6 +79,11 @@ struct commands_entry {
 	const char *usage;	/* arguments, for help and usage errors */
 	const char *summary;	/* one line for the list of commands */
 	const char *help;
+	const char *verb;	/* "NAME: started" for each item */
+	int	 harmless;	/* an item error code that counts as done */
+	int	 fail_rc;	/* exit code when an item failed [7] */
+	enum commands_stream stream;
+	enum commands_complete complete;
 	int	 argmin;
 	int	 argmax;	/* -1: any number */
 	int	 flags;
@@ -66,6 +97,9 @@ struct commands_entry {
 	void	(*notify)(void *, const char *, json_t *);
 };
 
+static void commands_notify(void *, const char *, json_t *);
+static int commands_talk(struct commands_call *, struct commands_req *);
+static int commands_list_build(struct commands_call *, struct commands_req *);
 static int commands_usage_error(struct commands_call *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 static void commands_printf(struct commands_ctx *, const char *, ...)
@@ -227,7 +261,7 @@ commands_error_text(json_t *error, char *buf, size_t len)
 
 	if (*msg == '\0')
 		snprintf(buf, len, "%s", name);
-	else if (strncasecmp(msg, name, strlen(name)) == 0 ||
+	else if (strcasestr(msg, name) != NULL ||
 	    strcmp(name, "error") == 0)
 		snprintf(buf, len, "%s", msg);
 	else
@@ -263,16 +297,15 @@ static bool
 commands_item_harmless(struct commands_call *call, json_t *item)
 {
 	int code = (int)commands_int(json_object_get(item, "error"), "code");
-	const char *cmd = call->entry->name;
 
-	return (code == RPC_ALREADY_STARTED && strcmp(cmd, "start") == 0) ||
-	    (code == RPC_NOT_RUNNING && strcmp(cmd, "stop") == 0);
+	return call->entry->harmless != 0 && code == call->entry->harmless;
 }
 
 static void
 commands_item_line(struct commands_call *call, json_t *item, const char *verb)
 {
 	char name[512], err[1024];
+	size_t n;
 
 	commands_display_name(item, name, sizeof(name));
 	if (json_is_true(json_object_get(item, "ok"))) {
@@ -280,25 +313,20 @@ commands_item_line(struct commands_call *call, json_t *item, const char *verb)
 		return;
 	}
 	commands_error_text(json_object_get(item, "error"), err, sizeof(err));
-	commands_printf(call->ctx, "%s: ERROR (%s)\n", name, err);
+	/* "web: ERROR (spawn error: ...)", not "web: ERROR (web: ...)" */
+	n = strlen(name);
+	commands_printf(call->ctx, "%s: ERROR (%s)\n", name,
+	    strncmp(err, name, n) == 0 && strncmp(err + n, ": ", 2) == 0 ?
+	    err + n + 2 : err);
 }
 
 static void
 commands_items_render(struct commands_call *call, json_t *result)
 {
-	const char *verb = "done";
-	const char *cmd = call->entry->name;
+	const char *verb = call->entry->verb ? call->entry->verb : "done";
 	json_t *item;
 	size_t i;
 
-	if (strcmp(cmd, "start") == 0)
-		verb = "started";
-	else if (strcmp(cmd, "stop") == 0)
-		verb = "stopped";
-	else if (strcmp(cmd, "signal") == 0)
-		verb = "signalled";
-	else if (strcmp(cmd, "clear") == 0)
-		verb = "cleared";
 	json_array_foreach(result, i, item)
 		commands_item_line(call, item, verb);
 }
@@ -330,8 +358,8 @@ commands_items_exit(struct commands_call *call, json_t *result)
 		if (json_is_true(json_object_get(item, "ok")) ||
 		    commands_item_harmless(call, item))
 			continue;
-		return strcmp(call->entry->name, "clear") == 0 ?
-		    COMMANDS_EXIT_FAILURE : COMMANDS_EXIT_UNAVAILABLE;
+		return call->entry->fail_rc != 0 ? call->entry->fail_rc :
+		    COMMANDS_EXIT_UNAVAILABLE;
 	}
 	return COMMANDS_EXIT_OK;
 }
@@ -376,22 +404,6 @@ commands_state_color(const char *state)
 	return "\033[31m";
 }
 
-/* Decimal digits of v (>= 0) at d; how many. */
-static size_t
-commands_put_uint(char *d, unsigned long long v)
-{
-	char tmp[24];
-	size_t i = sizeof(tmp), n;
-
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0);
-	n = sizeof(tmp) - i;
-	memcpy(d, tmp + i, n);
-	return n;
-}
-
 /* The description column: pid and uptime, the stop date, or the reason.
  * Returns strlen(buf); len must hold a RUNNING line (64 bytes). */
 static size_t
@@ -410,27 +422,23 @@ commands_status_desc(json_t *p, const char *state, char *buf, size_t len)
 		if (up < 0)
 			up = 0;
 		pid = commands_int(p, "pid");
-		if (pid < 0)
-			pid = 0;
-		/* "pid %lld, uptime %lld:%02lld:%02lld", 1000 times over */
-		memcpy(buf, "pid ", 4);
-		n = 4 + commands_put_uint(buf + 4, (unsigned long long)pid);
-		memcpy(buf + n, ", uptime ", 9);
-		n += 9;
-		n += commands_put_uint(buf + n, (unsigned long long)up / 3600);
-		buf[n++] = ':';
-		buf[n++] = (char)('0' + up / 60 % 60 / 10);
-		buf[n++] = (char)('0' + up / 60 % 10);
-		buf[n++] = ':';
-		buf[n++] = (char)('0' + up % 60 / 10);
-		buf[n++] = (char)('0' + up % 10);
-		buf[n] = '\0';
-		return n;
+		n = (size_t)snprintf(buf, len,
+		    "pid %lld, uptime %lld:%02lld:%02lld", pid < 0 ? 0 : pid,
+		    up / 3600, up / 60 % 60, up % 60);
+		/* Why superd restarted it (a failed health check), if so. */
+		err = commands_str(p, "reason");
+		if (*err != '\0' && n < len)
+			snprintf(buf + n, len - n, "; %s", err);
+		return strlen(buf);
 	} else if (strcmp(state, "STOPPED") == 0 ||
 	    strcmp(state, "EXITED") == 0) {
 		stop = commands_int(p, "stop_time");
 		t = (time_t)stop;
-		if (commands_int(p, "start_time") == 0 || stop == 0 ||
+		err = commands_str(p, "description");
+		/* depends_on: superd says what a STOPPED process waits for. */
+		if (strncmp(err, "waiting for ", 12) == 0)
+			snprintf(buf, len, "%s", err);
+		else if (commands_int(p, "start_time") == 0 || stop == 0 ||
 		    localtime_r(&t, &tm) == NULL)
 			snprintf(buf, len, "Not started");
 		else
@@ -445,30 +453,19 @@ commands_status_desc(json_t *p, const char *state, char *buf, size_t len)
 	return strlen(buf);
 }
 
-/* Append s (n bytes) to line at *off, then spaces up to `width`. */
-static void
-commands_pad(char *line, size_t *off, const char *s, size_t n, size_t width)
-{
-	memcpy(line + *off, s, n);
-	*off += n;
-	while (n++ < width)
-		line[(*off)++] = ' ';
-}
-
 static void
 commands_status_render(struct commands_call *call, json_t *result)
 {
 	struct commands_ctx *ctx = call->ctx;
-	char name[512], desc[1024], line[2048];
+	char name[512], desc[1024];
 	const char *state;
 	int width = commands_name_width(result);
-	size_t i, n, off, slen;
+	size_t i;
 	json_t *p;
 
 	json_array_foreach(result, i, p) {
-		n = commands_display_name(p, name, sizeof(name));
+		commands_display_name(p, name, sizeof(name));
 		state = commands_str(p, "state");
-		slen = strnlen(state, 64);
 		desc[0] = '\0';
 		commands_status_desc(p, state, desc, sizeof(desc));
 		if (ctx->color && *commands_state_color(state) != '\0') {
@@ -479,16 +476,8 @@ commands_status_render(struct commands_call *call, json_t *result)
 			commands_printf(ctx, "%s\n", desc);
 			continue;
 		}
-		/* One write a line: "%-*s %-10s%s\n" without printf. */
-		off = 0;
-		commands_pad(line, &off, name, n, (size_t)width);
-		line[off++] = ' ';
-		commands_pad(line, &off, state, slen, 10);
-		n = strlen(desc);
-		memcpy(line + off, desc, n);
-		off += n;
-		line[off++] = '\n';
-		commands_put(ctx, line, off);
+		commands_printf(ctx, "%-*s %-10.64s%s\n", width, name, state,
+		    desc);
 	}
 }
 
@@ -587,7 +576,36 @@ commands_tail_build(struct commands_call *call, struct commands_req *req)
 		return commands_usage_error(call, "no process named");
 	req->params = json_pack("{s:s,s:s,s:I,s:b}", "name", name, "stream",
 	    stream, "bytes", (json_int_t)bytes, "follow", follow);
-	req->stream = follow;
+	return 0;
+}
+
+/* maintail [-f] [-BYTES]: the end of superd's own log. */
+static int
+commands_maintail_build(struct commands_call *call, struct commands_req *req)
+{
+	long long bytes = COMMANDS_TAIL_BYTES;
+	bool follow = false;
+	const char *arg;
+	char *end;
+	int i;
+
+	for (i = 0; i < call->argc; i++) {
+		arg = call->argv[i];
+		if (strcmp(arg, "-f") == 0)
+			follow = true;
+		else if (arg[0] == '-' && arg[1] >= '0' && arg[1] <= '9') {
+			errno = 0;
+			bytes = strtoll(arg + 1, &end, 10);
+			if (*end != '\0' || errno != 0 || bytes <= 0 ||
+			    bytes > COMMANDS_TAIL_MAX)
+				return commands_usage_error(call,
+				    "bad byte count '%s'", arg);
+		} else
+			return commands_usage_error(call, "unexpected '%s'",
+			    arg);
+	}
+	req->params = json_pack("{s:I,s:b}", "bytes", (json_int_t)bytes,
+	    "follow", follow);
 	return 0;
 }
 
@@ -611,6 +629,7 @@ static void
 commands_tail_notify(void *arg, const char *method, json_t *params)
 {
 	struct commands_call *call = arg;
+	json_t *data;
 
 	if (strcmp(method, "log.data") != 0)
 		return;
@@ -619,18 +638,19 @@ commands_tail_notify(void *arg, const char *method, json_t *params)
 		fflush(stdout);
 		return;
 	}
-	commands_tail_data(call->ctx, json_object_get(params, "data"));
+	data = json_object_get(params, "data");
+	/* fg follows both streams: stderr stays stderr. */
+	if (strcmp(commands_str(params, "stream"), "stderr") == 0 &&
+	    json_is_string(data)) {
+		fwrite(json_string_value(data), 1, json_string_length(data),
+		    stderr);
+		fflush(stderr);
+		return;
+	}
+	commands_tail_data(call->ctx, data);
 }
 
 /* --- events ---------------------------------------------------------- */
-
-static int
-commands_events_build(struct commands_call *call, struct commands_req *req)
-{
-	(void)call;
-	req->stream = true;
-	return 0;
-}
 
 static void
 commands_events_render(struct commands_call *call, json_t *result)
@@ -818,115 +838,174 @@ commands_names_render(struct commands_call *call, json_t *result)
 /* --- local commands -------------------------------------------------- */
 
 static int commands_help_build(struct commands_call *, struct commands_req *);
-static int commands_list_build(struct commands_call *, struct commands_req *);
 static int commands_quit_build(struct commands_call *, struct commands_req *);
+static int commands_fg_build(struct commands_call *, struct commands_req *);
+static int commands_complete_build(struct commands_call *,
+    struct commands_req *);
 
+/*
+ * Every command, in the order help lists them. The table is the one
+ * place that says how a command talks (method, LONG waits, streams),
+ * prints (verb, harmless errors), fails (fail_rc) and completes: help,
+ * `superctl _complete` (bash completion) and -H all read it.
+ */
 static const struct commands_entry commands_table[] = {
-	{ "status", "process.list", "[NAME...]",
-	  "Show the state of processes",
-	  "Show the state of every process, or of the NAMEs (all, GROUP,\n"
+	{ .name = "status", .method = "process.list", .usage = "[NAME...]",
+	  .summary = "Show the state of processes",
+	  .help = "Show the state of every process, or of the NAMEs (all, GROUP,\n"
 	  "GROUP:*, GROUP:NAME). Exit 3 when one of them is STOPPED, EXITED,\n"
 	  "FATAL or UNKNOWN, 4 when a NAME matches nothing.",
-	  0, -1, COMMANDS_NAMES, commands_status_build,
-	  commands_status_render, commands_status_exit, NULL },
-	{ "start", "process.start", "NAME...",
-	  "Start processes, wait until RUNNING",
-	  "Start processes and wait until they are RUNNING (or failed).\n"
-	  "Exit 7 when one could not be started.",
-	  1, -1, COMMANDS_NAMES | COMMANDS_LONG, commands_names_build,
-	  commands_items_render, commands_items_exit, NULL },
-	{ "stop", "process.stop", "NAME...",
-	  "Stop processes, wait until STOPPED",
-	  "Stop processes and wait until they are STOPPED.",
-	  1, -1, COMMANDS_NAMES | COMMANDS_LONG, commands_names_build,
-	  commands_items_render, commands_items_exit, NULL },
-	{ "restart", "process.restart", "NAME...",
-	  "Stop processes, then start them",
-	  "Stop the processes, then start them again: every one stops\n"
-	  "before any starts. The config is not re-read (see update).",
-	  1, -1, COMMANDS_NAMES | COMMANDS_LONG, commands_names_build,
-	  commands_restart_render, commands_items_exit, NULL },
-	{ "signal", "process.signal", "SIG NAME...",
-	  "Send a signal to processes",
-	  "Send signal SIG (HUP, SIGHUP or 1) to processes.",
-	  2, -1, COMMANDS_NAMES, commands_signal_build,
-	  commands_items_render, commands_items_exit, NULL },
-	{ "tail", "process.tail", "[-f] [-BYTES] NAME [stdout|stderr]",
-	  "Print the end of a process's output",
-	  "Print the end of a process's output (1600 bytes unless -BYTES).\n"
+	  .complete = COMMANDS_COMPLETE_NAMES, .argmin = 0, .argmax = -1,
+	  .build = commands_status_build, .render = commands_status_render,
+	  .exit_code = commands_status_exit },
+	{ .name = "start", .method = "process.start", .usage = "NAME...",
+	  .summary = "Start processes, wait until RUNNING",
+	  .help = "Start processes and wait until they are RUNNING (or failed).\n"
+	  "Starting a running process succeeds. Exit 7 when one could not be\n"
+	  "started.",
+	  .verb = "started", .harmless = RPC_ALREADY_STARTED,
+	  .complete = COMMANDS_COMPLETE_NAMES, .argmin = 1, .argmax = -1,
+	  .flags = COMMANDS_LONG, .build = commands_names_build,
+	  .render = commands_items_render, .exit_code = commands_items_exit },
+	{ .name = "stop", .method = "process.stop", .usage = "NAME...",
+	  .summary = "Stop processes, wait until STOPPED",
+	  .help = "Stop processes and wait until they are STOPPED. Stopping a\n"
+	  "stopped process succeeds. Exit 7 when one could not be stopped.",
+	  .verb = "stopped", .harmless = RPC_NOT_RUNNING,
+	  .complete = COMMANDS_COMPLETE_NAMES, .argmin = 1, .argmax = -1,
+	  .flags = COMMANDS_LONG, .build = commands_names_build,
+	  .render = commands_items_render, .exit_code = commands_items_exit },
+	{ .name = "restart", .method = "process.restart", .usage = "NAME...",
+	  .summary = "Stop processes, then start them",
+	  .help = "Stop the processes, then start them again: every one stops\n"
+	  "before any starts. The config is not re-read (see update). Exit 7\n"
+	  "when one could not be started. With several -H hosts, one host\n"
+	  "after another, stopping at the first that fails.",
+	  .verb = "started", .complete = COMMANDS_COMPLETE_NAMES,
+	  .argmin = 1, .argmax = -1, .flags = COMMANDS_LONG | COMMANDS_ROLLING,
+	  .build = commands_names_build, .render = commands_restart_render,
+	  .exit_code = commands_items_exit },
+	{ .name = "reload", .method = "process.reload", .usage = "NAME...",
+	  .summary = "Replace processes without a gap",
+	  .help = "Replace processes without refusing a connection: send their\n"
+	  "reload_signal, or restart them one at a time, each RUNNING again\n"
+	  "before the next stops. Exit 7 when one did not come back. With\n"
+	  "several -H hosts, one host after another, stopping at the first\n"
+	  "that fails.",
+	  .verb = "reloaded", .complete = COMMANDS_COMPLETE_NAMES,
+	  .argmin = 1, .argmax = -1, .flags = COMMANDS_LONG | COMMANDS_ROLLING,
+	  .build = commands_names_build, .render = commands_items_render,
+	  .exit_code = commands_items_exit },
+	{ .name = "signal", .method = "process.signal", .usage = "SIG NAME...",
+	  .summary = "Send a signal to processes",
+	  .help = "Send signal SIG (HUP, SIGHUP or 1) to processes. Exit 7 when\n"
+	  "one could not be signalled.",
+	  .verb = "signalled", .complete = COMMANDS_COMPLETE_SIGNAL,
+	  .argmin = 2, .argmax = -1, .build = commands_signal_build,
+	  .render = commands_items_render, .exit_code = commands_items_exit },
+	{ .name = "tail", .method = "process.tail",
+	  .usage = "[-f] [-BYTES] NAME [stdout|stderr]",
+	  .summary = "Print the end of a process's output",
+	  .help = "Print the end of a process's output (1600 bytes unless -BYTES).\n"
 	  "-f keeps printing what it writes until Ctrl-C. On a terminal,\n"
 	  "control characters are shown as '?' unless --raw is given.",
-	  1, 4, COMMANDS_NAMES, commands_tail_build,
-	  commands_tail_render, NULL, commands_tail_notify },
-	{ "pid", "process.list", "[NAME...]",
-	  "Print superd's pid or processes' pids",
-	  "Print superd's own pid, or the pid of each NAME (0, and exit 7,\n"
+	  .stream = COMMANDS_STREAM_FOLLOW, .complete = COMMANDS_COMPLETE_TAIL,
+	  .argmin = 1, .argmax = 4, .build = commands_tail_build,
+	  .render = commands_tail_render, .notify = commands_tail_notify },
+	{ .name = "maintail", .method = "daemon.tail", .usage = "[-f] [-BYTES]",
+	  .summary = "Print the end of superd's own log",
+	  .help = "Print the end of superd's own log (1600 bytes unless -BYTES);\n"
+	  "-f keeps printing it until Ctrl-C.",
+	  .stream = COMMANDS_STREAM_FOLLOW, .complete = COMMANDS_COMPLETE_FLAGS,
+	  .argmin = 0, .argmax = 2, .build = commands_maintail_build,
+	  .render = commands_tail_render, .notify = commands_tail_notify },
+	{ .name = "fg", .method = "process.tail", .usage = "NAME",
+	  .summary = "Attach to a process's output and stdin",
+	  .help = "Print what a running process writes (stdout and stderr) and\n"
+	  "send the lines typed to its stdin (its program needs\n"
+	  "stdin = pipe). Ctrl-C or Ctrl-D detaches; the process keeps\n"
+	  "running. Exit 7 when it is not running.",
+	  .complete = COMMANDS_COMPLETE_PROCESS, .argmin = 1, .argmax = 1,
+	  .flags = COMMANDS_ONE_HOST, .build = commands_fg_build,
+	  .notify = commands_tail_notify },
+	{ .name = "pid", .method = "process.list", .usage = "[NAME...]",
+	  .summary = "Print superd's pid or processes' pids",
+	  .help = "Print superd's own pid, or the pid of each NAME (0, and exit 7,\n"
 	  "for one that is not running).",
-	  0, -1, COMMANDS_NAMES, commands_pid_build,
-	  commands_pid_render, commands_pid_exit, NULL },
-	{ "clear", "process.clear_log", "NAME...",
-	  "Empty processes' log files",
-	  "Empty the log files of processes.",
-	  1, -1, COMMANDS_NAMES, commands_names_build,
-	  commands_items_render, commands_items_exit, NULL },
-	{ "reread", "config.reread", "",
-	  "Show what changed in the config",
-	  "Read the config files again and show which groups were added,\n"
+	  .complete = COMMANDS_COMPLETE_NAMES, .argmin = 0, .argmax = -1,
+	  .build = commands_pid_build, .render = commands_pid_render,
+	  .exit_code = commands_pid_exit },
+	{ .name = "clear", .method = "process.clear_log", .usage = "NAME...",
+	  .summary = "Empty processes' log files",
+	  .help = "Empty the log files of processes. Exit 1 when one could not\n"
+	  "be emptied.",
+	  .verb = "cleared", .fail_rc = COMMANDS_EXIT_FAILURE,
+	  .complete = COMMANDS_COMPLETE_NAMES, .argmin = 1, .argmax = -1,
+	  .build = commands_names_build, .render = commands_items_render,
+	  .exit_code = commands_items_exit },
+	{ .name = "reread", .method = "config.reread", .usage = "",
+	  .summary = "Show what changed in the config",
+	  .help = "Read the config files again and show which groups were added,\n"
 	  "changed or removed, without changing anything.",
-	  0, 0, 0, NULL, commands_reread_render, NULL, NULL },
-	{ "update", "config.update", "[GROUP...]",
-	  "Apply config changes to processes",
-	  "Read the config files again and apply the difference: new groups\n"
+	  .render = commands_reread_render },
+	{ .name = "update", .method = "config.update", .usage = "[GROUP...]",
+	  .summary = "Apply config changes to processes",
+	  .help = "Read the config files again and apply the difference: new groups\n"
 	  "start, removed ones stop, and only the programs whose definition\n"
 	  "changed restart. With GROUPs, only those are touched.",
-	  0, -1, COMMANDS_LONG, commands_update_build,
-	  commands_update_render, NULL, NULL },
-	{ "avail", "config.avail", "",
-	  "List the programs of the config",
-	  "List the programs the config on disk defines and whether each\n"
+	  .complete = COMMANDS_COMPLETE_GROUPS, .argmin = 0, .argmax = -1,
+	  .flags = COMMANDS_LONG, .build = commands_update_build,
+	  .render = commands_update_render },
+	{ .name = "avail", .method = "config.avail", .usage = "",
+	  .summary = "List the programs of the config",
+	  .help = "List the programs the config on disk defines and whether each\n"
 	  "is in use.",
-	  0, 0, 0, NULL, commands_avail_render, NULL, NULL },
-	{ "reopen", "daemon.reopen_logs", "",
-	  "Reopen every log file",
-	  "Reopen every log file (after logrotate moved them).",
-	  0, 0, 0, NULL, commands_reopen_render, NULL, NULL },
-	{ "events", "events.subscribe", "",
-	  "Print state changes as they happen",
-	  "Print process state changes as they happen, one a line\n"
+	  .render = commands_avail_render },
+	{ .name = "reopen", .method = "daemon.reopen_logs", .usage = "",
+	  .summary = "Reopen every log file",
+	  .help = "Reopen every log file (after logrotate moved them).",
+	  .render = commands_reopen_render },
+	{ .name = "events", .method = "events.subscribe", .usage = "",
+	  .summary = "Print state changes as they happen",
+	  .help = "Print process state changes as they happen, one a line\n"
 	  "(TIME NAME FROM -> TO (pid N)), until Ctrl-C.",
-	  0, 0, 0, commands_events_build, commands_events_render, NULL,
-	  commands_events_notify },
-	{ "shutdown", "daemon.shutdown", "",
-	  "Stop every process and superd",
-	  "Stop every process and superd itself.",
-	  0, 0, 0, NULL, commands_shutdown_render, NULL, NULL },
-	{ "version", "daemon.version", "",
-	  "Print the running superd's version",
-	  "Print the version of the running superd.",
-	  0, 0, 0, NULL, commands_version_render, NULL, NULL },
-	{ "help", NULL, "[COMMAND]",
-	  "List the commands, or explain one",
-	  "List the commands, or explain one.",
-	  0, 1, COMMANDS_LOCAL, commands_help_build, NULL, NULL, NULL },
-	{ "quit", NULL, "",
-	  "Leave the superd> prompt",
-	  "Leave the superd> prompt.",
-	  0, 0, COMMANDS_LOCAL | COMMANDS_HIDDEN, commands_quit_build, NULL,
-	  NULL, NULL },
-	{ "exit", NULL, "",
-	  "Leave the superd> prompt",
-	  "Leave the superd> prompt.",
-	  0, 0, COMMANDS_LOCAL | COMMANDS_HIDDEN, commands_quit_build, NULL,
-	  NULL, NULL },
-	{ "_names", "process.list", "",
-	  "Print process and group names",
-	  "Print every process and group name (for shell completion).",
-	  0, 0, COMMANDS_HIDDEN, NULL, commands_names_render, NULL, NULL },
-	{ "_commands", NULL, "",
-	  "Print command names",
-	  "Print every command name (for shell completion).",
-	  0, 0, COMMANDS_LOCAL | COMMANDS_HIDDEN, commands_list_build, NULL,
-	  NULL, NULL },
+	  .stream = COMMANDS_STREAM_ALWAYS, .render = commands_events_render,
+	  .notify = commands_events_notify },
+	{ .name = "shutdown", .method = "daemon.shutdown", .usage = "",
+	  .summary = "Stop every process and superd",
+	  .help = "Stop every process and superd itself.",
+	  .render = commands_shutdown_render },
+	{ .name = "version", .method = "daemon.version", .usage = "",
+	  .summary = "Print the running superd's version",
+	  .help = "Print the version of the running superd.",
+	  .render = commands_version_render },
+	{ .name = "help", .usage = "[COMMAND]",
+	  .summary = "List the commands, or explain one",
+	  .help = "List the commands, or explain one.",
+	  .complete = COMMANDS_COMPLETE_COMMAND, .argmin = 0, .argmax = 1,
+	  .flags = COMMANDS_LOCAL, .build = commands_help_build },
+	{ .name = "quit", .usage = "", .summary = "Leave the superd> prompt",
+	  .help = "Leave the superd> prompt.",
+	  .flags = COMMANDS_LOCAL | COMMANDS_HIDDEN,
+	  .build = commands_quit_build },
+	{ .name = "exit", .usage = "", .summary = "Leave the superd> prompt",
+	  .help = "Leave the superd> prompt.",
+	  .flags = COMMANDS_LOCAL | COMMANDS_HIDDEN,
+	  .build = commands_quit_build },
+	{ .name = "_complete", .usage = "[COMMAND [ARG...] WORD]",
+	  .summary = "Print completions",
+	  .help = "Print the candidates for the last WORD of a command line\n"
+	  "(the bash completion asks this; names come from superd).",
+	  .argmin = 0, .argmax = -1, .flags = COMMANDS_HIDDEN,
+	  .build = commands_complete_build },
+	{ .name = "_names", .method = "process.list", .usage = "",
+	  .summary = "Print process and group names",
+	  .help = "Print every process and group name (for shell completion).",
+	  .flags = COMMANDS_HIDDEN, .render = commands_names_render },
+	{ .name = "_commands", .usage = "", .summary = "Print command names",
+	  .help = "Print every command name (for shell completion).",
+	  .flags = COMMANDS_LOCAL | COMMANDS_HIDDEN,
+	  .build = commands_list_build },
 };
 
 #define COMMANDS_COUNT	  (sizeof(commands_table) / sizeof(commands_table[0]))
@@ -941,6 +1020,22 @@ commands_find(const char *name)
 			return &commands_table[i];
 	}
 	return NULL;
+}
+
+bool
+commands_rolling(const char *name)
+{
+	const struct commands_entry *e = commands_find(name);
+
+	return e != NULL && (e->flags & COMMANDS_ROLLING);
+}
+
+bool
+commands_one_host(const char *name)
+{
+	const struct commands_entry *e = commands_find(name);
+
+	return e != NULL && (e->flags & COMMANDS_ONE_HOST);
 }
 
 const char *
@@ -966,7 +1061,8 @@ commands_help(bool interactive)
 
 	if (!interactive)
 		printf("usage: superctl [-c FILE] [-s SOCKET] [-t SECONDS] "
-		    "[--json] [--raw] COMMAND [ARGS...]\n"
+		    "[-H HOST]... [--json] [--raw]\n"
+		    "                COMMAND [ARGS...]\n"
 		    "       superctl [-c FILE] [-s SOCKET]   "
 		    "(an interactive superd> prompt)\n\n"
 		    "  -c FILE      config to find the socket in "
@@ -974,6 +1070,8 @@ commands_help(bool interactive)
 		    "  -s SOCKET    control socket ($SUPERD_SOCKET)\n"
 		    "  -t SECONDS   connect/read timeout, 0 for none "
 		    "(default 10)\n"
+		    "  -H HOST      run on [USER@]HOST[:PORT] over ssh (repeat "
+		    "it, or a comma\n               list; $SUPERD_HOST)\n"
 		    "  --json       print the daemon's answer as JSON\n"
 		    "  --raw        print control characters as they are\n"
 		    "  -h, --help   this text; -V, --version: superctl's "
@@ -1081,6 +1179,42 @@ commands_notify(void *arg, const char *method, json_t *params)
 		call->entry->notify(call, method, params);
 }
 
+/* The connection: the local socket, or ssh to ctx->host (-H). */
+static struct client *
+commands_connect(struct commands_ctx *ctx)
+{
+	struct client *c;
+	char err[1024];
+
+	if (ctx->host != NULL)
+		c = remote_open(ctx->host, ctx->timeout_ms, err, sizeof(err));
+	else
+		c = client_open(ctx->socket, ctx->timeout_ms, err,
+		    sizeof(err));
+	if (c == NULL)
+		fprintf(stderr, "superctl: %s\n", err);
+	return c;
+}
+
+/* Call method and wait for its reply; an exit code, the reply (new
+ * reference) in *reply unless the call failed (reported). */
+static int
+commands_call(struct commands_call *call, struct client *c,
+    const char *method, json_t *params, json_t **reply)
+{
+	int rc;
+
+	rc = client_call(c, method, params,
+	    (call->entry->flags & COMMANDS_LONG) ? CLIENT_CALL_LONG : 0,
+	    reply, commands_notify, call);
+	if (rc == CLIENT_OK)
+		return COMMANDS_EXIT_OK;
+	fprintf(stderr, "superctl: %s\n", rc == CLIENT_INTERRUPTED ?
+	    "interrupted" : client_error(c));
+	return rc == CLIENT_PROTOCOL ? COMMANDS_EXIT_FAILURE :
+	    rc == CLIENT_INTERRUPTED ? 130 : COMMANDS_EXIT_UNAVAILABLE;
+}
+
 /* Send the request, print the reply, follow a stream; an exit code. */
 static int
 commands_talk(struct commands_call *call, struct commands_req *req)
@@ -1088,24 +1222,16 @@ commands_talk(struct commands_call *call, struct commands_req *req)
 	struct commands_ctx *ctx = call->ctx;
 	json_t *reply = NULL, *result, *error;
 	struct client *c;
-	char err[1024];
 	int rc;
 
-	c = client_open(ctx->socket, ctx->timeout_ms, err, sizeof(err));
-	if (c == NULL) {
+	if ((c = commands_connect(ctx)) == NULL) {
 		json_decref(req->params);
-		fprintf(stderr, "superctl: %s\n", err);
 		return COMMANDS_EXIT_UNAVAILABLE;
 	}
-	rc = client_call(c, req->method, req->params,
-	    (call->entry->flags & COMMANDS_LONG) ? CLIENT_CALL_LONG : 0,
-	    &reply, commands_notify, call);
-	if (rc != CLIENT_OK) {
-		fprintf(stderr, "superctl: %s\n", rc == CLIENT_INTERRUPTED ?
-		    "interrupted" : client_error(c));
+	rc = commands_call(call, c, req->method, req->params, &reply);
+	if (rc != COMMANDS_EXIT_OK) {
 		client_close(c);
-		return rc == CLIENT_PROTOCOL ? COMMANDS_EXIT_FAILURE :
-		    rc == CLIENT_INTERRUPTED ? 130 : COMMANDS_EXIT_UNAVAILABLE;
+		return rc;
 	}
 	error = json_object_get(reply, "error");
 	result = json_object_get(reply, "result");
@@ -1113,7 +1239,9 @@ commands_talk(struct commands_call *call, struct commands_req *req)
 		rc = commands_error(call, error);
 		goto out;
 	}
-	if (ctx->json) {
+	if (call->render != NULL)
+		call->render(call, result);
+	else if (ctx->json) {
 		if (!req->stream)
 			commands_print_json(result, false);
 	} else if (call->entry->render != NULL)
@@ -1132,6 +1260,237 @@ out:
 	client_close(c);
 	fflush(stdout);
 	return rc;
+}
+
+/* --- fg -------------------------------------------------------------- */
+
+/* A chunk of the terminal's input to the process's stdin; non-zero to
+ * detach (EOF, a lost connection). */
+static int
+commands_fg_stdin(void *arg)
+{
+	struct commands_call *call = arg;
+	json_t *reply = NULL, *error;
+	char buf[4096], text[2048];
+	ssize_t n;
+
+	n = read(STDIN_FILENO, buf, sizeof(buf));
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n <= 0)
+		return 1;
+	if (commands_call(call, call->client, "process.stdin",
+	    json_pack("{s:s,s:s%}", "name", call->name, "data", buf,
+	    (size_t)n), &reply) != COMMANDS_EXIT_OK) {
+		call->rc = COMMANDS_EXIT_UNAVAILABLE;
+		return 1;
+	}
+	if ((error = json_object_get(reply, "error")) != NULL) {
+		commands_error_text(error, text, sizeof(text));
+		fprintf(stderr, "superctl: ERROR (%s)\n", text);
+	}
+	json_decref(reply);
+	return 0;
+}
+
+/* Follow one stream of the process; an exit code. */
+static int
+commands_fg_follow(struct commands_call *call, const char *stream)
+{
+	json_t *reply = NULL, *error;
+	int rc;
+
+	rc = commands_call(call, call->client, "process.tail",
+	    json_pack("{s:s,s:s,s:i,s:b}", "name", call->name, "stream",
+	    stream, "bytes", 0, "follow", 1), &reply);
+	if (rc == COMMANDS_EXIT_OK &&
+	    (error = json_object_get(reply, "error")) != NULL)
+		rc = commands_error(call, error);
+	json_decref(reply);
+	return rc;
+}
+
+/*
+ * fg NAME, as supervisorctl's: the process's output as it comes, the
+ * terminal's lines to its stdin. One connection carries both follows and
+ * the process.stdin calls. Detaching never stops the process.
+ */
+static int
+commands_fg_build(struct commands_call *call, struct commands_req *req)
+{
+	json_t *reply = NULL, *error, *list, *p;
+	const char *state;
+	int rc;
+
+	req->method = NULL;
+	call->name = call->argv[0];
+	if ((call->client = commands_connect(call->ctx)) == NULL)
+		return COMMANDS_EXIT_UNAVAILABLE;
+	rc = commands_call(call, call->client, "process.list",
+	    json_pack("{s:[s]}", "names", call->name), &reply);
+	if (rc != COMMANDS_EXIT_OK)
+		goto out;
+	if ((error = json_object_get(reply, "error")) != NULL) {
+		rc = commands_error(call, error);
+		goto out;
+	}
+	list = json_object_get(reply, "result");
+	if (json_array_size(list) != 1) {
+		rc = commands_usage_error(call, "%s is a group of %zu; name "
+		    "one process", call->name, json_array_size(list));
+		goto out;
+	}
+	p = json_array_get(list, 0);
+	state = commands_str(p, "state");
+	if (strcmp(state, "RUNNING") != 0) {
+		fprintf(stderr, "superctl: ERROR (%s is not running: %s)\n",
+		    call->name, state);
+		rc = COMMANDS_EXIT_UNAVAILABLE;
+		goto out;
+	}
+	if ((rc = commands_fg_follow(call, "stdout")) != COMMANDS_EXIT_OK ||
+	    (rc = commands_fg_follow(call, "stderr")) != COMMANDS_EXIT_OK)
+		goto out;
+	/* Both follows are in place: what is typed from now on is seen. */
+	fprintf(stderr, "==> attached to %s; Ctrl-C or Ctrl-D detaches <==\n",
+	    call->name);
+	fflush(stdout);
+	if (client_stream_fd(call->client, commands_notify, call,
+	    STDIN_FILENO, commands_fg_stdin) != CLIENT_OK) {
+		fprintf(stderr, "superctl: %s\n",
+		    client_error(call->client));
+		rc = COMMANDS_EXIT_UNAVAILABLE;
+	} else
+		rc = call->rc;
+out:
+	json_decref(reply);
+	client_close(call->client);
+	call->client = NULL;
+	fflush(stdout);
+	return rc;
+}
+
+/* --- _complete: candidates for the bash completion -------------------- */
+
+static void
+commands_list_names(const char *const *names)
+{
+	for (; *names != NULL; names++)
+		puts(*names);
+}
+
+/* Processes only (fg, tail): no groups, no GROUP:*. */
+static void
+commands_procs_render(struct commands_call *call, json_t *result)
+{
+	char name[512];
+	json_t *p;
+	size_t i;
+
+	json_array_foreach(result, i, p) {
+		commands_display_name(p, name, sizeof(name));
+		commands_printf(call->ctx, "%s\n", name);
+	}
+}
+
+/* The groups of config.avail, once each (update). */
+static void
+commands_groups_render(struct commands_call *call, json_t *result)
+{
+	const char *group, *prev = "";
+	json_t *p;
+	size_t i;
+
+	json_array_foreach(result, i, p) {
+		group = commands_str(p, "group");
+		if (*group == '\0')
+			group = commands_str(p, "name");
+		if (strcmp(group, prev) != 0)
+			commands_printf(call->ctx, "%s\n", group);
+		prev = group;
+	}
+}
+
+/* Ask the daemon for names; req is left done. */
+static int
+commands_complete_talk(struct commands_call *call, struct commands_req *req,
+    const char *method)
+{
+	int rc;
+
+	req->method = method;
+	rc = commands_talk(call, req);
+	req->method = NULL;
+	req->params = NULL;
+	return rc;
+}
+
+static int
+commands_complete_build(struct commands_call *call, struct commands_req *req)
+{
+	static const char *const signals[] = { "HUP", "INT", "QUIT", "KILL",
+	    "USR1", "USR2", "TERM", "CONT", "STOP", "TSTP", NULL };
+	static const char *const flags[] = { "-f", "-1600", NULL };
+	static const char *const streams[] = { "stdout", "stderr", NULL };
+	const struct commands_entry *e;
+	const char *cur;
+	int pos, i, npos = 0;
+
+	req->method = NULL;
+	if (call->argc <= 1) {
+		commands_list_build(call, req);
+		return COMMANDS_EXIT_OK;
+	}
+	if ((e = commands_find(call->argv[0])) == NULL)
+		return COMMANDS_EXIT_OK;
+	pos = call->argc - 1;
+	cur = call->argv[pos];
+	switch (e->complete) {
+	case COMMANDS_COMPLETE_COMMAND:
+		if (pos == 1)
+			commands_list_build(call, req);
+		return COMMANDS_EXIT_OK;
+	case COMMANDS_COMPLETE_FLAGS:
+		commands_list_names(flags);
+		return COMMANDS_EXIT_OK;
+	case COMMANDS_COMPLETE_SIGNAL:
+		if (pos == 1) {
+			commands_list_names(signals);
+			return COMMANDS_EXIT_OK;
+		}
+		break;
+	case COMMANDS_COMPLETE_TAIL:
+		if (cur[0] == '-') {
+			commands_list_names(flags);
+			return COMMANDS_EXIT_OK;
+		}
+		for (i = 1; i < pos; i++)
+			npos += call->argv[i][0] != '-';
+		if (npos == 1)
+			commands_list_names(streams);
+		if (npos != 0)
+			return COMMANDS_EXIT_OK;
+		call->render = commands_procs_render;
+		break;
+	case COMMANDS_COMPLETE_PROCESS:
+		if (pos != 1)
+			return COMMANDS_EXIT_OK;
+		call->render = commands_procs_render;
+		break;
+	case COMMANDS_COMPLETE_GROUPS:
+		puts("all");
+		call->render = commands_groups_render;
+		return commands_complete_talk(call, req, "config.avail");
+	case COMMANDS_COMPLETE_NAMES:
+		break;
+	default:
+		return COMMANDS_EXIT_OK;
+	}
+	if (call->render == NULL) {
+		puts("all");
+		call->render = commands_names_render;
+	}
+	return commands_complete_talk(call, req, "process.list");
 }
 
 int
@@ -1158,9 +1517,16 @@ commands_run(struct commands_ctx *ctx, int argc, char **argv)
 		    call.entry->argmin ? "too few arguments" :
 		    "too many arguments");
 	req.method = call.entry->method;
+	req.stream = call.entry->stream == COMMANDS_STREAM_ALWAYS;
+	for (rc = 0; rc < call.argc; rc++)
+		if (call.entry->stream == COMMANDS_STREAM_FOLLOW &&
+		    strcmp(call.argv[rc], "-f") == 0)
+			req.stream = true;
 	if (call.entry->build != NULL) {
 		rc = call.entry->build(&call, &req);
-		if (rc != 0 || (call.entry->flags & COMMANDS_LOCAL)) {
+		/* build did it all: a local command, fg, _complete */
+		if (rc != 0 || (call.entry->flags & COMMANDS_LOCAL) ||
+		    req.method == NULL) {
 			json_decref(req.params);
 			fflush(stdout);
 			return rc;

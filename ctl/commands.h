@@ -24,6 +24,7 @@ enum commands_exit {
 /* How one superctl invocation talks and prints. */
 struct commands_ctx {
 	const char *socket;	/* resolved control socket path */
+	const char *host;	/* -H: this one host over ssh, else NULL */
 	int	 timeout_ms;	/* connect/send/read timeout, <= 0: none */
 	bool	 json;		/* --json: print results as JSON */
 	bool	 raw;		/* --raw: no control-character scrubbing */
@@ -38,6 +39,11 @@ int	commands_run(struct commands_ctx *, int argc, char **argv);
 /* The name of the i-th command shown by help (completion), or NULL past
  * the end. */
 const char *commands_name(size_t i);
+/* Whether -H with several hosts runs the command host by host, stopping
+ * at the first failure (restart, reload), and whether it takes only one
+ * host (fg, the prompt's commands do not count). */
+bool	commands_rolling(const char *name);
+bool	commands_one_host(const char *name);
 /* The overview printed by `superctl -h` and `help`. */
 void	commands_help(bool interactive);
 

@@ -2,7 +2,6 @@
  * superctl: flags, finding the control socket, and the superd> prompt.
  * The commands themselves live in commands.c.
  */
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <ctype.h>
@@ -27,6 +26,7 @@
 #include "client.h"
 #include "commands.h"
 #include "config.h"
+#include "remote.h"
 #include "values.h"
 
 #define CTL_PROMPT	  "superd> "
@@ -393,96 +393,75 @@ ctl_shell(struct commands_ctx *ctx)
 	return COMMANDS_EXIT_OK;
 }
 
-/*
- * A one-shot command exits right after one reply, and a status of 1000
- * processes is some 13000 small jansson values: a bump allocator that
- * never frees makes them cheap (malloc and free were 40% of the
- * instructions). Chunks stay linked from ctl_arena so that they remain
- * reachable (no leak report). Never used by the prompt or by streams
- * (tail -f, events), which run for long.
- */
-#define CTL_ARENA_FIRST	  (64 * 1024)	/* doubled for each new chunk */
-#define CTL_ARENA_MAX	  (4 * 1024 * 1024)
-#define CTL_ARENA_ALIGN	  16
-
-struct ctl_arena_block {
-	struct ctl_arena_block *next;
-	char	 pad[CTL_ARENA_ALIGN - sizeof(void *)];
+/* The -H hosts: repeated, comma lists, or $SUPERD_HOST. */
+struct ctl_hosts {
+	char	**v;
+	size_t	 n;
 };
 
-static struct ctl_arena_block *ctl_arena;
-static char *ctl_arena_next;
-static size_t ctl_arena_left;
-static size_t ctl_arena_chunk = CTL_ARENA_FIRST;
-
-static void *
-ctl_arena_block_new(size_t size)
+/* Add the hosts of a comma list; -1 after reporting a bad one. */
+static int
+ctl_hosts_add(struct ctl_hosts *h, const char *list)
 {
-	struct ctl_arena_block *b;
+	char *copy, *tok, *save = NULL, err[600], **v;
 
-	if (size > SIZE_MAX - sizeof(*b))
-		return NULL;
-	/* Populated up front: one call instead of a page fault per 4 KiB,
-	 * which costs ~10 us each on a VM and was a third of the time. */
-	b = mmap(NULL, sizeof(*b) + size, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (b == MAP_FAILED)
-		return NULL;
-	b->next = ctl_arena;
-	ctl_arena = b;
-	return b + 1;
-}
-
-static void *
-ctl_arena_malloc(size_t n)
-{
-	char *p;
-
-	if (n > SIZE_MAX - CTL_ARENA_ALIGN)
-		return NULL;
-	n = (n + CTL_ARENA_ALIGN - 1) & ~(size_t)(CTL_ARENA_ALIGN - 1);
-	if (n > ctl_arena_chunk / 4)
-		return ctl_arena_block_new(n);
-	if (n > ctl_arena_left) {
-		if ((p = ctl_arena_block_new(ctl_arena_chunk)) == NULL)
-			return NULL;
-		ctl_arena_next = p;
-		ctl_arena_left = ctl_arena_chunk;
-		if (ctl_arena_chunk < CTL_ARENA_MAX)
-			ctl_arena_chunk *= 2;
+	if ((copy = strdup(list)) == NULL)
+		return -1;
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		tok = ctl_trim(tok);
+		if (*tok == '\0')
+			continue;
+		if (remote_check_host(tok, err, sizeof(err)) == -1) {
+			fprintf(stderr, "superctl: %s\n", err);
+			free(copy);
+			return -1;
+		}
+		v = realloc(h->v, (h->n + 2) * sizeof(*v));
+		if (v == NULL || (v[h->n] = strdup(tok)) == NULL) {
+			if (v != NULL)
+				h->v = v;
+			free(copy);
+			return -1;
+		}
+		h->v = v;
+		h->v[++h->n] = NULL;
 	}
-	p = ctl_arena_next;
-	ctl_arena_next += n;
-	ctl_arena_left -= n;
-	return p;
+	free(copy);
+	return 0;
 }
 
 static void
-ctl_arena_free(void *p)
+ctl_hosts_free(struct ctl_hosts *h)
 {
-	(void)p;
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		free(h->v[i]);
+	free(h->v);
 }
 
-/* True for the commands that stream until interrupted. */
-static bool
-ctl_streams(int argc, char **argv)
-{
-	int i;
+/* One host's share of a several-host run, in a child of its own. */
+struct ctl_each {
+	struct commands_ctx *ctx;
+	int	 argc;
+	char   **argv;
+};
 
-	if (strcmp(argv[0], "events") == 0)
-		return true;
-	if (strcmp(argv[0], "tail") == 0)
-		for (i = 1; i < argc; i++)
-			if (strcmp(argv[i], "-f") == 0)
-				return true;
-	return false;
+static int
+ctl_each_host(void *arg, const char *host)
+{
+	struct ctl_each *each = arg;
+
+	each->ctx->host = host;
+	return commands_run(each->ctx, each->argc, each->argv);
 }
 
 static void
 ctl_usage(void)
 {
 	fprintf(stderr, "usage: superctl [-c FILE] [-s SOCKET] [-t SECONDS] "
-	    "[--json] [--raw] COMMAND [ARGS...]\n"
+	    "[-H [USER@]HOST[:PORT]]... [--json] [--raw] COMMAND [ARGS...]\n"
 	    "       superctl help   (the commands)\n");
 }
 
@@ -497,10 +476,15 @@ main(int argc, char **argv)
 		{ "raw", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "dial", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct commands_ctx ctx;
+	struct ctl_hosts hosts = { NULL, 0 };
+	struct ctl_each each;
 	struct sigaction sa;
+	bool dial = false;
 	const char *opt_config = NULL, *opt_socket = NULL, *term;
 	char *sock, *end;
 	double secs;
@@ -508,7 +492,7 @@ main(int argc, char **argv)
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.timeout_ms = CLIENT_DEFAULT_TIMEOUT;
-	while ((ch = getopt_long(argc, argv, "+c:s:t:jrhV", longopts,
+	while ((ch = getopt_long(argc, argv, "+c:s:t:H:jrhV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -542,6 +526,15 @@ main(int argc, char **argv)
 		case 'V':
 			printf("superctl %s\n", SUPERD_VERSION);
 			return COMMANDS_EXIT_OK;
+		case 'H':
+			if (ctl_hosts_add(&hosts, optarg) == -1) {
+				ctl_hosts_free(&hosts);
+				return COMMANDS_EXIT_USAGE;
+			}
+			break;
+		case 'D':
+			dial = true;
+			break;
 		default:
 			ctl_usage();
 			return COMMANDS_EXIT_USAGE;
@@ -573,24 +566,52 @@ main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 
+	/* A pipe to ssh that closed is an error to report, not a death. */
+	signal(SIGPIPE, SIG_IGN);
+
 	if (argc > 0 && (strcmp(argv[0], "help") == 0 ||
 	    strcmp(argv[0], "_commands") == 0)) {
+		ctl_hosts_free(&hosts);
 		ctx.socket = CONFIG_DEFAULT_SOCKET;
 		return commands_run(&ctx, argc, argv);
 	}
-	sock = ctl_find_socket(opt_socket, opt_config);
+	if (!dial && hosts.n == 0 && (term = getenv(REMOTE_HOST_ENV)) != NULL &&
+	    ctl_hosts_add(&hosts, term) == -1) {
+		ctl_hosts_free(&hosts);
+		return COMMANDS_EXIT_USAGE;
+	}
+	if (dial && (argc > 0 || hosts.n > 0)) {
+		fprintf(stderr, "superctl: --dial takes no command and no -H\n");
+		ctl_hosts_free(&hosts);
+		return COMMANDS_EXIT_USAGE;
+	}
+	/* -H: the far side finds its own socket; -c and -s stay here. */
+	sock = hosts.n > 0 ? strdup("") : ctl_find_socket(opt_socket,
+	    opt_config);
 	if (sock == NULL) {
 		fprintf(stderr, "superctl: out of memory\n");
+		ctl_hosts_free(&hosts);
 		return COMMANDS_EXIT_FAILURE;
 	}
 	ctx.socket = sock;
-	if (argc == 0)
-		rc = ctl_shell(&ctx);
-	else {
-		if (!ctl_streams(argc, argv))
-			json_set_alloc_funcs(ctl_arena_malloc, ctl_arena_free);
-		rc = commands_run(&ctx, argc, argv);
+	if (dial)
+		rc = remote_dial(sock, ctx.timeout_ms);
+	else if (hosts.n > 1 && (argc == 0 || commands_one_host(argv[0]))) {
+		fprintf(stderr, "superctl: %s takes one host, not %zu\n",
+		    argc == 0 ? "the prompt" : argv[0], hosts.n);
+		rc = COMMANDS_EXIT_USAGE;
+	} else if (hosts.n > 1) {
+		each.ctx = &ctx;
+		each.argc = argc;
+		each.argv = argv;
+		rc = remote_each(hosts.v, hosts.n, commands_rolling(argv[0]),
+		    ctl_each_host, &each);
+	} else {
+		ctx.host = hosts.n == 1 ? hosts.v[0] : NULL;
+		rc = argc == 0 ? ctl_shell(&ctx) : commands_run(&ctx, argc,
+		    argv);
 	}
+	ctl_hosts_free(&hosts);
 	free(sock);
 	return rc;
 }

@@ -105,12 +105,13 @@ methods_path_new(const char *path)
  * memory. `status` calls this for every process, often: set_new_nocheck
  * skips json_pack's format parsing and a key check per member. */
 static json_t *
-methods_process_new(const struct process *p)
+methods_process_new(const struct process *p, const struct supervisor *sup)
 {
 	const struct proc_conf *conf = p->conf;
 	const char *state = process_state_name(p->state);
 	bool failed = false;
 	char desc[300];
+	const char *wait;
 	long up = process_uptime(p);
 	json_t *o;
 
@@ -119,6 +120,9 @@ methods_process_new(const struct process *p)
 		    (long)p->pid, up / 3600, (up / 60) % 60, up % 60);
 	else
 		methods_describe(p, desc, sizeof(desc));
+	if (p->state == PROCESS_STOPPED && sup != NULL &&
+	    (wait = supervisor_waiting_for(sup, p)) != NULL)
+		snprintf(desc, sizeof(desc), "waiting for %s", wait);
 	if ((o = json_object()) == NULL)
 		return NULL;
 	methods_set(o, "name", methods_path_new(p->fullname), &failed);
@@ -136,6 +140,9 @@ methods_process_new(const struct process *p)
 	methods_set(o, "spawnerr", methods_string_from_bytes(p->spawnerr,
 	    strnlen(p->spawnerr, sizeof(p->spawnerr))), &failed);
 	methods_set(o, "description", methods_path_new(desc), &failed);
+	/* Why superd itself last restarted it (a failed health check). */
+	methods_set(o, "reason", methods_string_from_bytes(p->reason,
+	    strnlen(p->reason, sizeof(p->reason))), &failed);
 	methods_set(o, "stdout_logfile",
 	    methods_path_new(methods_log_path(&conf->stdout_log)), &failed);
 	methods_set(o, "stderr_logfile", conf->redirect_stderr ?
@@ -171,7 +178,7 @@ method_process_list(struct methods_call *call, json_t **result)
 	free(names);
 	list = json_array();
 	for (i = 0; list != NULL && i < n; i++) {
-		if ((item = methods_process_new(all[i])) == NULL ||
+		if ((item = methods_process_new(all[i], call->env->sup)) == NULL ||
 		    json_array_append_new(list, item) == -1) {
 			json_decref(list);
 			list = NULL;
@@ -299,13 +306,20 @@ methods_op_judge(struct methods_op *op, struct methods_item *it,
 	}
 	if (p->state == PROCESS_STARTING)
 		return false;
-	/* process.c also files "Exited too quickly..." under spawnerr
-	 * when a start fails by an exit: that is 104, not 103. */
-	if (p->spawnerr[0] != '\0' &&
-	    strncmp(p->spawnerr, "Exited too quickly", 18) != 0) {
+	/* depends_on: queued until its dependencies are RUNNING. */
+	if (p->state == PROCESS_STOPPED &&
+	    supervisor_waiting_for(op->env->sup, p) != NULL)
+		return false;
+	/* Only a spawn error is 103; an early exit or a start that never
+	 * became ready is 104. */
+	if (p->failure == PROCESS_FAIL_SPAWN) {
 		snprintf(msg, sizeof(msg), "%s: spawn error: %.256s", it->name,
 		    p->spawnerr);
 		methods_item_set(it, false, RPC_SPAWN_ERROR, msg);
+	} else if (p->failure == PROCESS_FAIL_NOT_READY) {
+		snprintf(msg, sizeof(msg), "%s: %.256s (%s)", it->name,
+		    p->spawnerr, process_state_name(p->state));
+		methods_item_set(it, false, RPC_ABNORMAL_TERMINATION, msg);
 	} else {
 		snprintf(msg, sizeof(msg), "%s: exited too quickly (%s)",
 		    it->name, process_state_name(p->state));
@@ -359,17 +373,21 @@ methods_op_on_later(evutil_socket_t fd, short what, void *arg)
 
 static void
 methods_op_on_event(const struct process *p, enum process_state from,
-    enum process_state to, void *arg)
+    enum process_state to, const char *reason, void *arg)
 {
 	struct methods_op *op = arg;
 	struct timeval now = { 0, 0 };
 	size_t i;
 
+	(void)reason;
 	(void)from;
 	(void)to;
+	/* Every item: a start waiting for a dependency is settled by
+	 * that dependency's change (it went FATAL). */
 	for (i = 0; i < op->n; i++)
-		if (op->items[i].p == p)
-			methods_op_judge(op, &op->items[i], p);
+		if (op->items[i].p == p || (p != NULL &&
+		    op->items[i].p->state == PROCESS_STOPPED))
+			methods_op_judge(op, &op->items[i], op->items[i].p);
 	if (!methods_op_settled(op))
 		return;
 	if (op->kind == METHODS_OP_RESTART && op->stopping) {
@@ -403,7 +421,8 @@ static void
 methods_op_wait(struct methods_op *op)
 {
 	if (methods_op_settled(op)) {
-		methods_op_on_event(NULL, PROCESS_UNKNOWN, PROCESS_UNKNOWN, op);
+		methods_op_on_event(NULL, PROCESS_UNKNOWN, PROCESS_UNKNOWN, NULL,
+		    op);
 		return;
 	}
 	if (op->sub == NULL)
@@ -452,7 +471,7 @@ methods_op_start_half(struct methods_op *op)
 			    "superd is shutting down");
 			continue;
 		}
-		rc = process_start(it->p);
+		rc = supervisor_start(op->env->sup, it->p, true);
 		/* SPEC: start of a running one succeeds; a stopping one
 		 * is neither started nor running. */
 		if (rc == RPC_ALREADY_STARTED &&
@@ -492,7 +511,7 @@ methods_op_stop_half(struct methods_op *op)
 	op->stopping = op->kind == METHODS_OP_RESTART;
 	for (i = 0; i < op->n; i++) {
 		it = &op->items[i];
-		rc = process_stop(it->p);
+		rc = supervisor_stop(op->env->sup, it->p, true);
 		if (rc != 0 && rc != RPC_NOT_RUNNING) {
 			char msg[300];
 

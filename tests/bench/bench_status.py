@@ -3,6 +3,7 @@
 
     python3 tests/bench/bench_status.py [--bin build/bin] [--sizes 100,1000]
                                         [--runs 30] [--add 100] [--no-update]
+                                        [--against OLD_SUPERCTL]
 
   list     superd's own share: process.list on a raw socket, request to
            the reply's last byte (median)
@@ -12,6 +13,10 @@
   update   with the largest N running, 100 more programs are added to the
            config: `superctl update` / `supervisorctl update`, then time
            until the API shows all of them RUNNING.
+  against  with --against, `superctl status` of this build and of another
+           superctl binary (an older build), run alternately against the
+           same superd so that the shared machine's noise hits both alike:
+           issue 9 wants the jansson superctl within 2x of the old one.
 Prints each figure and the ratio supervisorctl/superctl. Goals (issue 5):
 status at least 50x faster than supervisorctl and under 10 ms for 1000.
 Not part of the pass/fail suite.
@@ -168,6 +173,18 @@ def time_command(cmd, runs):
     return statistics.median(times)
 
 
+def ab_times(cmd_a, cmd_b, runs):
+    """Median wall seconds of two commands run alternately."""
+    ta, tb = [], []
+    for i in range(runs + 3):
+        for cmd, out in ((cmd_a, ta), (cmd_b, tb)):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if i >= 3:
+                out.append(time.perf_counter() - t0)
+    return statistics.median(ta), statistics.median(tb)
+
+
 def raw_list_time(sock_path, runs):
     """Median seconds from a process.list request to the last byte of its
     reply, on one raw connection (the daemon's share of `status`)."""
@@ -219,6 +236,7 @@ def main():
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--add", type=int, default=100)
     ap.add_argument("--no-update", action="store_true")
+    ap.add_argument("--against", help="another superctl binary to compare status with")
     args = ap.parse_args()
     bindir = os.path.realpath(args.bin)
     if not shutil.which("supervisord") or not shutil.which("supervisorctl"):
@@ -239,6 +257,12 @@ def main():
             t_raw, size = raw_list_time(sd.sock, args.runs)
             print("process.list %5d programs: superd answers in %s (%d bytes, raw socket)"
                   % (n, ms(t_raw), size), flush=True)
+            if args.against:
+                cmd = sd.status_cmd()
+                old = [os.path.realpath(args.against)] + cmd[1:]
+                t_new, t_old = ab_times(cmd, old, args.runs)
+                print("status %5d programs: this superctl %s, %s %s (%.2fx)"
+                      % (n, ms(t_new), args.against, ms(t_old), t_new / t_old), flush=True)
             t_sd = time_command(sd.status_cmd(), args.runs)
             t_sv = time_command(sv.status_cmd(), max(5, args.runs // 3))
             rows.append(("status, %d programs" % n, t_sd, t_sv))

@@ -26,7 +26,7 @@ import traceback
 
 BIN = os.path.realpath(os.environ.get("SUPERD_BIN", "build/bin"))
 SUPERCTL = os.path.join(BIN, "superctl")
-SCRUBBED = ("SUPERD_SOCKET", "SUPERD_CONFIG", "NO_COLOR")
+SCRUBBED = ("SUPERD_SOCKET", "SUPERD_CONFIG", "SUPERD_HOST", "NO_COLOR")
 
 HANG = object()        # never answer
 

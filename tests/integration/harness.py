@@ -28,7 +28,7 @@ BIN = os.path.realpath(os.environ.get("SUPERD_BIN", "build/bin"))
 SRC = os.path.realpath(os.environ.get("SUPERD_SRC",
                                       os.path.join(os.path.dirname(__file__), "..", "..")))
 MARKER_VAR = "SUPERD_TEST_SANDBOX"
-SCRUBBED = ("SUPERD_SOCKET", "SUPERD_CONFIG", "NOTIFY_SOCKET", "WATCHDOG_USEC",
+SCRUBBED = ("SUPERD_SOCKET", "SUPERD_CONFIG", "SUPERD_HOST", "NOTIFY_SOCKET", "WATCHDOG_USEC",
             "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID")
 
 

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import time
 
 import harness
@@ -289,6 +290,72 @@ def test_interactive_pty(sb):
     t.write("quit\r")
     rc, _ = t.drain()
     check(rc == 0, "prompt exit %s" % rc)
+
+
+# --- maintail, fg -----------------------------------------------------------
+
+def test_maintail(sb):
+    setup(sb)
+    r = sb.ctl("maintail")
+    check(r.returncode == 0 and "web" in r.stdout, "maintail: %s %r"
+          % (r.returncode, r.stdout + r.stderr))
+    r = sb.ctl("maintail", "-100")
+    check(r.returncode == 0 and 0 < len(r.stdout.encode()) <= 100, "maintail -100: %r" % r.stdout)
+    r = sb.ctl("--json", "maintail")
+    data = json.loads(r.stdout)
+    check(isinstance(data.get("data"), str) and isinstance(data.get("offset"), int),
+          "maintail --json: %r" % data)
+    proc = sb.ctl_popen("maintail", "-f", "-1")
+    os.set_blocking(proc.stdout.fileno(), False)
+    got = b""
+
+    def seen(what):
+        nonlocal got
+        try:
+            got += proc.stdout.read() or b""
+        except (BlockingIOError, TypeError):
+            pass
+        return what in got if what else len(got) > 0
+    # the first byte is the reply: the follow is registered by then
+    wait_until(lambda: seen(b""), 10, "maintail -f -1 printing a byte")
+    check(sb.ctl("stop", "web").returncode == 0, "stop web")
+    wait_until(lambda: seen(b"web"), 10, "maintail -f showing the stop of web")
+    proc.send_signal(signal.SIGINT)
+    check(proc.wait(10) == 0, "maintail -f after ^C is not exit 0")
+
+
+def test_fg(sb):
+    setup(sb, program("echoer", "/bin/sh -c 'while read l; do echo \"got:$l\"; "
+                      "echo \"err:$l\" >&2; done'", stdin="pipe"))
+    pid = sb.wait_running("echoer")["echoer"]
+    proc = subprocess.Popen([os.path.join(harness.BIN, "superctl"), "-c", sb.conf, "fg",
+                             "echoer"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=sb.env(), start_new_session=True)
+    sb.helpers.append(proc)
+    os.set_blocking(proc.stderr.fileno(), False)
+    said = b""
+
+    def attached():
+        nonlocal said
+        try:
+            said += proc.stderr.read() or b""
+        except (BlockingIOError, TypeError):
+            pass
+        return b"attached to echoer" in said
+    wait_until(attached, 10, "fg to say it is attached")
+    proc.stdin.write(b"one\ntwo\n")
+    proc.stdin.close()
+    err = b""
+    check(proc.wait(20) is not None, "fg did not end at EOF")
+    check(proc.returncode == 0, "fg exit %s: %r" % (proc.returncode, err))
+    wait_until(lambda: "got:two" in sb.ctl("tail", "echoer").stdout, 10, "the lines to reach stdin")
+    check(sb.proc("echoer")["pid"] == pid and sb.proc("echoer")["state"] == "RUNNING",
+          "detaching (EOF) stopped the process")
+    r = sb.ctl("fg", "manual", input="")
+    check(r.returncode == 7 and "not running" in r.stderr, "fg of a stopped process: %s %r"
+          % (r.returncode, r.stderr))
+    r = sb.ctl("fg", "web", input="x\n")
+    check(r.returncode == 0 and "stdin" in r.stderr, "fg without stdin=pipe says why: %r" % r.stderr)
 
 
 if __name__ == "__main__":

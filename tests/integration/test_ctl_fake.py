@@ -396,7 +396,8 @@ def test_help(fake, tmp):
     r = s(fake, "help")
     check(r.returncode == 0, "help exit %s" % r.returncode)
     for c in ("status", "start", "stop", "restart", "signal", "tail", "pid", "clear", "reread",
-              "update", "avail", "reopen", "events", "shutdown", "version", "help"):
+              "update", "avail", "reopen", "events", "shutdown", "version", "help",
+              "maintail", "fg", "reload"):
         check(re.search(r"^  %s\b" % c, r.stdout, re.M), "help does not list %s" % c)
     check("-t SECONDS" in r.stdout, "help does not document -t")
     r = s(fake, "help", "tail")
@@ -614,6 +615,96 @@ def test_interactive_tail_f_interrupt_returns_to_prompt(fake, tmp):
     t.write("quit\r")
     rc, _ = t.drain()
     check(rc == 0, "exit %s" % rc)
+
+
+# --- maintail, reload, fg, _complete ----------------------------------------
+
+def test_maintail(fake, tmp):
+    fake.on("daemon.tail", result={"data": "superd: started\n", "offset": 16})
+    r = s(fake, "maintail")
+    check(r.returncode == 0 and r.stdout == "superd: started\n", "maintail: %s %r"
+          % (r.returncode, r.stdout))
+    check(fake.last("daemon.tail")["params"] == {"bytes": 1600, "follow": False},
+          "maintail params: %r" % fake.last("daemon.tail"))
+    r = s(fake, "maintail", "-500")
+    check(fake.last("daemon.tail")["params"]["bytes"] == 500, "maintail -500")
+    r = s(fake, "--json", "maintail")
+    check(json.loads(r.stdout) == {"data": "superd: started\n", "offset": 16},
+          "maintail --json: %r" % r.stdout)
+    for bad in (["maintail", "x"], ["maintail", "-0"], ["maintail", "-f", "-f", "-f"]):
+        check(s(fake, *bad).returncode == 2, "%s is not a usage error" % bad)
+    fake.on("daemon.tail", result={"data": "old\n", "offset": 4},
+            then=[notification("log.data", {"data": "new line\n"})], close=True)
+    r = s(fake, "maintail", "-f")
+    check(r.returncode == 0 and r.stdout == "old\nnew line\n", "maintail -f: %s %r"
+          % (r.returncode, r.stdout))
+    check(fake.last("daemon.tail")["params"]["follow"] is True, "maintail -f sent no follow")
+
+
+def test_reload(fake, tmp):
+    fake.on("process.reload", result=[item("web"), item("w:w_00")])
+    r = s(fake, "reload", "web", "w:*")
+    check(r.returncode == 0 and r.stdout == "web: reloaded\nw:w_00: reloaded\n",
+          "reload: %s %r" % (r.returncode, r.stdout))
+    check(fake.last("process.reload")["params"] == {"names": ["web", "w:*"], "wait": True},
+          "reload params: %r" % fake.last("process.reload"))
+    fake.on("process.reload", result=[item("web"), item("w", ok=False, code=103,
+                                                         message="spawn error")])
+    r = s(fake, "reload", "all")
+    check(r.returncode == 7 and "w: ERROR (" in r.stdout, "reload failure: %s %r"
+          % (r.returncode, r.stdout))
+    fake.on("process.reload", error={"code": 100, "message": "no such process: x"})
+    check(s(fake, "reload", "x").returncode == 4, "reload of nothing is not 4")
+    check(s(fake, "reload").returncode == 2, "reload without a name is not 2")
+
+
+def test_fg(fake, tmp):
+    fake.on("process.list", result=[proc("web")])
+    fake.on("process.tail", fn=lambda p: Reply(
+        {"data": ""}, then=[notification("log.data", {"name": "web", "stream": p["stream"],
+                                                       "data": "out of %s\n" % p["stream"]})]))
+    # the echo comes before the reply (ids: list 1, tails 2 and 3, stdin 4), so it is
+    # printed before EOF on stdin detaches
+    echo = notification("log.data", {"name": "web", "stream": "stdout", "data": "echo: hi\n"})
+    fake.on("process.stdin", raw=(json.dumps(echo) + "\n" + json.dumps(
+        {"jsonrpc": "2.0", "id": 4, "result": {}}) + "\n").encode())
+    r = s(fake, "fg", "web", input="hi\n")
+    check(r.returncode == 0, "fg exit %s: %r" % (r.returncode, r.stderr))
+    check(fake.last("process.stdin")["params"] == {"name": "web", "data": "hi\n"},
+          "stdin not forwarded: %r" % fake.last("process.stdin"))
+    tails = [q["params"] for q in fake.requests if q.get("method") == "process.tail"]
+    check(sorted(t["stream"] for t in tails) == ["stderr", "stdout"] and
+          all(t["follow"] is True for t in tails), "fg follows: %r" % tails)
+    check("echo: hi\n" in r.stdout, "fg output: %r" % r.stdout)
+    check("stop" not in fake.methods() and "process.stop" not in fake.methods(),
+          "detaching stopped the process")
+    fake.on("process.list", result=[proc("web", "STOPPED")])
+    r = s(fake, "fg", "web", input="")
+    check(r.returncode == 7 and "not running" in r.stderr, "fg of a stopped process: %s %r"
+          % (r.returncode, r.stderr))
+    fake.on("process.list", result=[proc("a", group="g"), proc("b", group="g")])
+    check(s(fake, "fg", "g", input="").returncode == 2, "fg of a group is not 2")
+    check(s(fake, "fg").returncode == 2, "fg without a name is not 2")
+
+
+def test_complete_from_the_table(fake, tmp):
+    fake.on("process.list", result=[proc("web"), proc("w_00", group="w")])
+    fake.on("config.avail", result=[{"name": "web", "group": "web", "in_use": True},
+                                     {"name": "new", "group": "new", "in_use": False}])
+    got = s(fake, "_complete", "").stdout.split()
+    for c in ("status", "maintail", "fg", "reload", "tail"):
+        check(c in got, "_complete does not offer %s: %r" % (c, got))
+    check("_names" not in got and "quit" not in got, "hidden commands offered: %r" % got)
+    check(fake.methods() == [], "command names asked the daemon")
+    check(s(fake, "_complete", "fg", "").stdout.split() == ["web", "w:w_00"], "fg: processes")
+    check(s(fake, "_complete", "reload", "").stdout.split() == ["all", "web", "w", "w:*", "w:w_00"],
+          "reload: names")
+    check(s(fake, "_complete", "update", "").stdout.split() == ["all", "web", "new"],
+          "update: the config's groups")
+    check(s(fake, "_complete", "maintail", "").stdout.split() == ["-f", "-1600"], "maintail flags")
+    check(s(fake, "_complete", "tail", "-f", "web", "").stdout.split() == ["stdout", "stderr"],
+          "tail streams after -f NAME")
+    check(s(fake, "_complete", "help", "").stdout.split()[0] == "status", "help COMMAND")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@
 #    have is dropped there, so every field of the file must survive the
 #    round trip: that catches misspelt and misplaced keys;
 #  - consistency: the Service selects the Pod labels, its targetPort names
-#    a container port, probes run `superctl status web`;
+#    a container port, probes GET superd's /healthz;
 #  - when npm and its registry are reachable: every object is checked
 #    against the Kubernetes OpenAPI schema (npm kubernetes-models) and the
 #    Dockerfile is linted (npm dockerfile-utils). Without them those two
@@ -157,9 +157,10 @@ for p in svc["spec"]["ports"]:
     if t not in ports and t not in ports.values():
         bad.append("Service targetPort %r is not a container port" % t)
 for probe in ("livenessProbe", "readinessProbe"):
-    cmd = c.get(probe, {}).get("exec", {}).get("command")
-    if cmd != ["superctl", "status", "web"]:
-        bad.append("%s runs %r, not superctl status web" % (probe, cmd))
+    get = c.get(probe, {}).get("httpGet", {})
+    if get.get("path") != "/healthz" or get.get("port") not in ports and \
+            get.get("port") not in ports.values():
+        bad.append("%s is %r, not GET /healthz on a container port" % (probe, get))
 grace = pod["spec"].get("terminationGracePeriodSeconds", 30)
 if grace <= 10:
     bad.append("terminationGracePeriodSeconds %d leaves no time for stopwaitsecs" % grace)

@@ -1,6 +1,7 @@
 """The example web app end to end: superd runs gunicorn with the Flask app
 of etc/examples/webapp, configured as etc/conf.d/web.ini configures it
-(only the port, the directory and user= are changed for the sandbox).
+(only the port, the directory and user= are changed for the sandbox):
+gunicorn serves the socket superd holds (socket=), RUNNING once ready=.
 
 - HTTP requests succeed (urllib), served by several workers;
 - kill -9 of the gunicorn master: the site answers again, from a new
@@ -57,9 +58,11 @@ def web_section(port):
     ini = configparser.RawConfigParser(inline_comment_prefixes=(";",))
     ini.read(WEB_INI)
     keys = dict(ini["program:web"])
-    keys["command"] = re.sub(r"--bind \S+", "--bind 127.0.0.1:%d" % port,
-                             keys["command"]).replace("/usr/bin/gunicorn", GUNICORN)
-    check("--bind 127.0.0.1:%d" % port in keys["command"], "web.ini has no --bind")
+    keys["command"] = keys["command"].replace("/usr/bin/gunicorn", GUNICORN)
+    check("--bind" not in keys["command"], "web.ini binds the port itself")
+    for key in ("socket", "ready", "health"):
+        check(":8000" in keys.get(key, ""), "web.ini has no %s= on port 8000" % key)
+        keys[key] = keys[key].replace(":8000", ":%d" % port)
     keys["directory"] = APPDIR
     keys.pop("user", None)  # the sandbox's files belong to whoever runs it
     keys.pop("stdout_logfile", None)
