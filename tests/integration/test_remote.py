@@ -160,6 +160,9 @@ def test_remote_tail(sb):
     r = rctl(sb, "-H", host, "tail", "web")
     check(r.returncode == 0 and "hello-remote" in r.stdout, "tail over ssh: %s %r"
           % (r.returncode, r.stdout + r.stderr))
+    r = rctl(sb, "-H", host, "maintail")
+    check(r.returncode == 0 and "web" in r.stdout, "maintail over ssh: %s %r"
+          % (r.returncode, r.stdout + r.stderr))
     proc = subprocess.Popen([os.path.join(BIN, "superctl"), "-H", host, "tail", "-f", "web"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=sb.env(sb.ssh_env),
