@@ -599,7 +599,7 @@ main(int argc, char **argv)
 	if (hosts.n > 1 && argc > 0 && strcmp(argv[0], "_complete") == 0)
 		hosts.n = 1;
 	if (dial)
-		rc = remote_dial(sock, ctx.timeout_ms);
+		rc = remote_dial(sock);
 	else if (hosts.n > 1 && (argc == 0 || commands_one_host(argv[0]))) {
 		fprintf(stderr, "superctl: %s takes one host, not %zu\n",
 		    argc == 0 ? "the prompt" : argv[0], hosts.n);

@@ -219,6 +219,11 @@ def test_unreachable_host(sb):
     r = rctl(sb, "-H", dead, "status")
     check(r.returncode == 7 and dead in r.stderr, "one unreachable host: %s %r"
           % (r.returncode, r.stderr))
+    # ssh works but no superd answers there: the far side says why, exit 7
+    r = rctl(sb, "-H", good, "status", env={"SUPERD_REMOTE_SUPERCTL": "%s -s %s" % (
+        os.path.join(BIN, "superctl"), sb.path("nothing.sock"))})
+    check(r.returncode == 7 and "cannot connect to %s" % sb.path("nothing.sock") in r.stderr,
+          "no superd on the far side: %s %r" % (r.returncode, r.stderr))
     for bad in ("-oProxyCommand=touch", "host:0", "host:x", "user@", "a b"):
         r = rctl(sb, "-H", bad, "status")
         check(r.returncode == 2 and "bad host" in r.stderr, "-H %r: %s %r"
