@@ -25,7 +25,57 @@ config_log_equal(const struct log_conf *a, const struct log_conf *b)
 {
 	return a->target == b->target && config_str_equal(a->path, b->path) &&
 	    a->maxbytes == b->maxbytes && a->backups == b->backups &&
-	    a->timestamps == b->timestamps;
+	    a->timestamps == b->timestamps &&
+	    a->events_enabled == b->events_enabled;
+}
+
+static bool
+config_sock_equal(const struct sock_conf *a, const struct sock_conf *b)
+{
+	return a->kind == b->kind && config_str_equal(a->spec, b->spec) &&
+	    config_str_equal(a->host, b->host) && a->port == b->port &&
+	    config_str_equal(a->path, b->path) && a->backlog == b->backlog &&
+	    config_str_equal(a->owner, b->owner) && a->uid == b->uid &&
+	    a->gid == b->gid && a->mode == b->mode;
+}
+
+static bool
+config_probe_equal(const struct probe_conf *a, const struct probe_conf *b)
+{
+	return a->kind == b->kind && config_str_equal(a->spec, b->spec) &&
+	    config_str_equal(a->host, b->host) && a->port == b->port &&
+	    config_str_equal(a->path, b->path) &&
+	    values_strv_equal(a->argv, b->argv);
+}
+
+static bool
+config_gids_equal(const struct proc_conf *a, const struct proc_conf *b)
+{
+	return a->ngroups == b->ngroups && (a->ngroups == 0 ||
+	    memcmp(a->groups, b->groups, a->ngroups * sizeof(*a->groups)) ==
+	    0);
+}
+
+/* The superd extensions of SPEC part two. */
+static bool
+config_proc_equal_ext(const struct proc_conf *a, const struct proc_conf *b)
+{
+	return config_gids_equal(a, b) &&
+	    a->oom_score_adj == b->oom_score_adj && a->fcgi == b->fcgi &&
+	    config_sock_equal(&a->socket, &b->socket) &&
+	    a->reload_signal == b->reload_signal &&
+	    config_probe_equal(&a->ready, &b->ready) &&
+	    a->ready_timeout == b->ready_timeout &&
+	    config_probe_equal(&a->health, &b->health) &&
+	    a->health_interval == b->health_interval &&
+	    a->health_timeout == b->health_timeout &&
+	    a->health_retries == b->health_retries &&
+	    values_strv_equal(a->depends_on, b->depends_on) &&
+	    a->backoff == b->backoff && a->backoff_max == b->backoff_max &&
+	    a->backoff_reset == b->backoff_reset &&
+	    a->listener == b->listener &&
+	    values_strv_equal(a->events, b->events) &&
+	    a->buffer_size == b->buffer_size;
 }
 
 /* The identity and how it runs: names, command, user, environment. */
@@ -69,7 +119,8 @@ config_proc_equal_policy(const struct proc_conf *a, const struct proc_conf *b)
 bool
 proc_conf_equal(const struct proc_conf *a, const struct proc_conf *b)
 {
-	return config_proc_equal_run(a, b) && config_proc_equal_policy(a, b);
+	return config_proc_equal_run(a, b) &&
+	    config_proc_equal_policy(a, b) && config_proc_equal_ext(a, b);
 }
 
 bool
@@ -77,7 +128,7 @@ group_conf_equal(const struct group_conf *a, const struct group_conf *b)
 {
 	size_t i;
 
-	if (!config_str_equal(a->name, b->name) ||
+	if (!config_str_equal(a->name, b->name) || a->kind != b->kind ||
 	    a->priority != b->priority || a->nprocs != b->nprocs)
 		return false;
 	for (i = 0; i < a->nprocs; i++)
@@ -176,6 +227,13 @@ config_restart_needed(const struct config *old, const struct config *new_,
 		{ "identifier", config_str_equal(old->identifier,
 		    new_->identifier) },
 		{ "minfds", old->minfds == new_->minfds },
+		{ "[inet_http_server] port", old->inet_port ==
+		    new_->inet_port && config_str_equal(old->inet_host,
+		    new_->inet_host) },
+		{ "[inet_http_server] username", config_str_equal(
+		    old->inet_username, new_->inet_username) },
+		{ "[inet_http_server] password", config_str_equal(
+		    old->inet_password, new_->inet_password) },
 	};
 	size_t i, n = 0;
 

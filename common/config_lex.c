@@ -22,12 +22,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -104,25 +106,35 @@ config_lex_read_stream(FILE *f, size_t hint, size_t *len)
 
 /* Read a whole file, at most CONFIG_LEX_FILE_MAX; NULL with errno. */
 char *
-config_lex_read_file(const char *path, int *toobig)
+config_lex_read_file(const char *path, int *toobig, struct stat *stp)
 {
 	struct stat st;
 	char *buf;
 	size_t n = 0;
 	FILE *f;
-	int e;
+	int e, fd;
 
 	*toobig = 0;
-	if ((f = fopen(path, "re")) == NULL)
+	/* O_NONBLOCK: opening a FIFO for reading would otherwise wait for
+	 * a writer, forever, and freeze a reload; it changes nothing for a
+	 * regular file, the only kind read. */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
 		return NULL;
 	/* st is only valid when fstat() succeeded. */
-	e = fstat(fileno(f), &st) == -1 ? errno :
-	    S_ISDIR(st.st_mode) ? EISDIR : 0;
-	if (e != 0) {
-		fclose(f);
+	e = fstat(fd, &st) == -1 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
+	if (e == 0 && !S_ISREG(st.st_mode)) {
+		close(fd);
+		*toobig = 3;
+		return NULL;
+	}
+	if (e != 0 || (f = fdopen(fd, "r")) == NULL) {
+		e = e != 0 ? e : errno;
+		close(fd);
 		errno = e;
 		return NULL;
 	}
+	if (stp != NULL)
+		*stp = st;
 	buf = config_lex_read_stream(f, st.st_size > 0 ? (size_t)st.st_size :
 	    4096, &n);
 	e = errno;

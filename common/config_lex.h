@@ -7,6 +7,8 @@
 #ifndef SUPERD_CONFIG_LEX_H
 #define SUPERD_CONFIG_LEX_H
 
+#include <sys/stat.h>
+
 #include <stddef.h>
 
 #define CONFIG_LEX_FILE_MAX	(4 * 1024 * 1024)
@@ -27,9 +29,12 @@ struct config_lex_ops {
 	void	(*error)(void *arg, int line, const char *msg);
 };
 
-/* Read a whole file, at most CONFIG_LEX_FILE_MAX; NULL with errno.
- * *toobig: 1 when larger, 2 when it holds a NUL byte. */
-char	*config_lex_read_file(const char *path, int *toobig);
+/* Read a whole regular file, at most CONFIG_LEX_FILE_MAX, never
+ * blocking on a FIFO or a device; NULL with errno, or NULL with *toobig
+ * 3 when it is not a regular file. *toobig: 1 when larger, 2 when it
+ * holds a NUL byte. *st (may be NULL): the file read, as opened. */
+char	*config_lex_read_file(const char *path, int *toobig,
+	    struct stat *st);
 /* Lex buf (NUL-terminated, modified) and report it through ops. */
 void	 config_lex_run(char *buf, const struct config_lex_ops *ops,
 	    void *arg);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
 
 #include "values.h"
 #include "xmalloc.h"
@@ -170,6 +171,9 @@ values_parse_size(const char *s, uint64_t *out, char *err, size_t errlen)
 		return -1;
 	}
 	v = strtoull(s, &end, 10);
+	/* supervisord accepts "1500 KB": blanks before the unit. */
+	while (*end == ' ' || *end == '\t')
+		end++;
 	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 		if (strcasecmp(end, units[i].suffix) == 0)
 			break;
@@ -755,4 +759,125 @@ values_strv_free(char **v)
 	for (i = 0; v[i] != NULL; i++)
 		free(v[i]);
 	free(v);
+}
+
+/* A host name as DNS allows: letters, digits, '-' and '.'. */
+static bool
+values_host_name_ok(const char *h)
+{
+	size_t n = strlen(h);
+
+	return n >= 1 && n <= 253 && strspn(h, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-.") == n &&
+	    h[0] != '-' && h[0] != '.';
+}
+
+int
+values_parse_hostport(const char *s, char **host, int *port, char *err,
+    size_t errlen)
+{
+	unsigned char addr[16];
+	const char *colon, *hs, *he;
+	long long n;
+	char *h, perr[128];
+
+	if (s[0] == '[') {
+		if ((he = strchr(s, ']')) == NULL || he[1] != ':') {
+			values_err(err, errlen, "expected [IPV6]:PORT");
+			return -1;
+		}
+		hs = s + 1;
+		colon = he + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL) {
+			values_err(err, errlen, "expected HOST:PORT");
+			return -1;
+		}
+		hs = s;
+		he = colon;
+	}
+	h = xprintf("%.*s", (int)(he - hs), hs);
+	if (s[0] == '[' ? inet_pton(AF_INET6, h, addr) != 1 :
+	    strcmp(h, "*") != 0 && inet_pton(AF_INET, h, addr) != 1 &&
+	    (strspn(h, "0123456789.") == strlen(h) ||
+	    !values_host_name_ok(h))) {
+		values_err(err, errlen, "bad host '%.64s': expected an IPv4 "
+		    "address, [IPv6], a name or *", h);
+		free(h);
+		return -1;
+	}
+	if (values_parse_int(colon + 1, 1, 65535, &n, perr,
+	    sizeof(perr)) == -1) {
+		values_err(err, errlen, "bad port '%.16s': %s", colon + 1,
+		    perr);
+		free(h);
+		return -1;
+	}
+	*host = h;
+	*port = (int)n;
+	return 0;
+}
+
+/* supervisord's event type names (supervisor/events.py, EventTypes). */
+static const char *const values_events[] = {
+	"EVENT", "PROCESS_STATE", "PROCESS_STATE_STOPPED",
+	"PROCESS_STATE_EXITED", "PROCESS_STATE_STARTING",
+	"PROCESS_STATE_STOPPING", "PROCESS_STATE_BACKOFF",
+	"PROCESS_STATE_FATAL", "PROCESS_STATE_RUNNING",
+	"PROCESS_STATE_UNKNOWN", "PROCESS_COMMUNICATION",
+	"PROCESS_COMMUNICATION_STDOUT", "PROCESS_COMMUNICATION_STDERR",
+	"PROCESS_LOG", "PROCESS_LOG_STDOUT", "PROCESS_LOG_STDERR",
+	"REMOTE_COMMUNICATION", "SUPERVISOR_STATE_CHANGE",
+	"SUPERVISOR_STATE_CHANGE_RUNNING", "SUPERVISOR_STATE_CHANGE_STOPPING",
+	"TICK", "TICK_5", "TICK_60", "TICK_3600", "PROCESS_GROUP",
+	"PROCESS_GROUP_ADDED", "PROCESS_GROUP_REMOVED", NULL
+};
+
+bool
+values_event_known(const char *name)
+{
+	size_t i;
+
+	for (i = 0; values_events[i] != NULL; i++)
+		if (strcmp(values_events[i], name) == 0)
+			return true;
+	return false;
+}
+
+int
+values_parse_list(const char *s, bool upper, char ***out, char *err,
+    size_t errlen)
+{
+	char **v = NULL, *copy, *w, *save, *c;
+	size_t n = 0, i;
+
+	copy = xstrdup(s);
+	for (w = strtok_r(copy, ", \t\n", &save); w != NULL;
+	    w = strtok_r(NULL, ", \t\n", &save)) {
+		if (upper)
+			for (c = w; *c != '\0'; c++)
+				*c = (char)toupper((unsigned char)*c);
+		for (i = 0; i < n; i++)
+			if (strcmp(v[i], w) == 0)
+				break;
+		if (i < n)
+			continue;	/* a repeated name counts once */
+		if (n == VALUES_ARGV_MAX) {
+			values_err(err, errlen, "more than %d names",
+			    VALUES_ARGV_MAX);
+			values_strv_free(v);
+			free(copy);
+			return -1;
+		}
+		v = xreallocarray(v, n + 2, sizeof(*v));
+		v[n++] = xstrdup(w);
+		v[n] = NULL;
+	}
+	free(copy);
+	if (n == 0) {
+		values_err(err, errlen, "expected a comma-separated list");
+		return -1;
+	}
+	*out = v;
+	return 0;
 }

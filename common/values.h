@@ -51,6 +51,18 @@ int	values_parse_env(const char *, char ***out, char *err,
 int	values_split_command(const char *, char ***out, char *err,
 	    size_t errlen);
 
+/* HOST:PORT with HOST an IPv4 address, [IPv6] (brackets dropped in
+ * *host), a host name or "*"; PORT 1..65535. *host is new. */
+int	values_parse_hostport(const char *, char **host, int *port,
+	    char *err, size_t errlen);
+/* A comma (or blank) separated list of words into a new NULL-terminated
+ * vector, repeats dropped, upper-cased when `upper`. At least one. */
+int	values_parse_list(const char *, bool upper, char ***out, char *err,
+	    size_t errlen);
+/* True for one of supervisord's event type names (PROCESS_STATE, TICK_5,
+ * ...), upper case. */
+bool	values_event_known(const char *);
+
 /* What %(name)s may refer to. NULL / -1 members are not available, and
  * using one is an error ("unknown expansion"). %(ENV_X)s comes from the
  * environment of the caller. */

@@ -75,6 +75,30 @@ main_load(const char *path, int flags)
 	return cfg;
 }
 
+/* One value on one line: a command written over continuation lines
+ * keeps its newlines, shown as \n; other control bytes as \t, \r or
+ * \xHH, and a backslash doubled so the line reads back unambiguously. */
+static void
+main_print_escaped(FILE *f, const char *s)
+{
+	const unsigned char *c;
+
+	for (c = (const unsigned char *)s; *c != '\0'; c++) {
+		if (*c == '\n')
+			fputs("\\n", f);
+		else if (*c == '\t')
+			fputs("\\t", f);
+		else if (*c == '\r')
+			fputs("\\r", f);
+		else if (*c == '\\')
+			fputs("\\\\", f);
+		else if (*c < 0x20 || *c == 0x7f)
+			fprintf(f, "\\x%02x", *c);
+		else
+			fputc(*c, f);
+	}
+}
+
 /* -t: one line per process, FULLNAME COMMAND. */
 static int
 main_check(const char *path, int flags)
@@ -90,8 +114,9 @@ main_check(const char *path, int flags)
 			const struct proc_conf *pc = cfg->groups[i]->procs[j];
 
 			fn = process_make_fullname(cfg->groups[i], pc);
-			printf("%s %s\n", fn != NULL ? fn : pc->name,
-			    pc->command);
+			printf("%s ", fn != NULL ? fn : pc->name);
+			main_print_escaped(stdout, pc->command);
+			putchar('\n');
 			free(fn);
 		}
 	}
@@ -330,7 +355,8 @@ main(int argc, char *argv[])
 	m.stopping = false;
 	if ((m.sv = supervisor_new(m.base, cfg, cfg->path != NULL ? cfg->path
 	    : path)) == NULL)
-		fatalx("out of memory");
+		fatalx("cannot set up the programs (see the message above, "
+		    "or out of memory)");
 	cfg = NULL;	/* the supervisor owns it */
 	if ((sigs = signals_new(m.base, m.sv, main_on_shutdown, &m)) == NULL)
 		fatalx("cannot install signal handlers");

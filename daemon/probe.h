@@ -31,9 +31,15 @@ typedef void (*probe_cb)(bool ok, const char *why, void *arg);
  * from inside probe_run), unless probe_cancel() comes first. An EXEC
  * probe's child is reaped by the supervisor's SIGCHLD loop, which hands
  * its pid to probe_reaped(). NULL on allocation failure.
+ * TCP and HTTP hosts must be numeric or "localhost" (127.0.0.1): a name
+ * would need a resolver that can block the loop, so it fails the probe.
+ * EXEC: argv[0] without a slash is looked up in superd's own PATH; the
+ * child has /dev/null as fds 0-2 and its own process group, killed
+ * (SIGKILL) at the deadline or on cancel.
  */
 struct probe *probe_run(struct event_base *, const struct probe_conf *conf,
 	    const char *const *env, int timeout_ms, probe_cb cb, void *arg);
+/* After cb returns the probe is freed: cb drops its pointer. */
 /* Stop a probe that has not reported: its socket closes, its child is
  * killed (and still reaped later); cb is not called. NULL is a no-op. */
 void	probe_cancel(struct probe *);
@@ -53,6 +59,12 @@ typedef void (*probe_notify_cb)(void *arg);
  */
 struct probe_notify *probe_notify_new(struct event_base *, const char *dir,
 	    const char *fullname, probe_notify_cb cb, void *arg);
+/* The socket is mode 0600, owned by superd's user: only that user (and
+ * root) may send READY=1. For a program run as another user (user=),
+ * give it the socket: any other local user could otherwise fake
+ * readiness, which 0666 would allow. The directory must let that user
+ * search it. 0 or -1 with errno. */
+int	probe_notify_chown(struct probe_notify *, uid_t, gid_t);
 /* The path to give the child as NOTIFY_SOCKET (borrowed). */
 const char *probe_notify_path(const struct probe_notify *);
 /* Forget any READY=1 seen: the next spawn waits for a new one. */

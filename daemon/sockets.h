@@ -24,13 +24,17 @@ void	sockets_free(struct sockets *);
  * new ones are bound and listening (CLOEXEC, the fd handed to children
  * is dup'ed by spawn), ones no longer used are closed. All or nothing:
  * when any bind fails, nothing changes and -1 is returned with
- * "program web: cannot bind tcp://127.0.0.1:8000: Address in use" in
- * err. Call with the new config before it becomes live.
+ * "program web: cannot bind tcp://127.0.0.1:8000: Address already in
+ * use" in err. The same value in two programs is such an error too.
+ * Hosts are numeric or localhost; "*" is IPv6 dual-stack (0.0.0.0 when
+ * the kernel has no IPv6). Call with the new config before it becomes
+ * live.
  */
 int	sockets_prepare(struct sockets *, const struct config *cfg, char *err,
 	    size_t errlen);
 /* After the new config is live (or was refused): close what
- * sockets_prepare() kept only for the old config. */
+ * sockets_prepare() kept only for the old config, unlinking unix socket
+ * files superd made. A NULL cfg closes all. */
 void	sockets_commit(struct sockets *, const struct config *cfg);
 /* The listening fd for a process's socket conf, -1 when none is held. */
 int	sockets_fd(const struct sockets *, const struct sock_conf *);

@@ -128,8 +128,19 @@ test_diff_each_field(void **state)
 		"stderr_logfile_backups=2", "stderr_logfile_timestamps=true",
 		"stdin=pipe", "description=x", "command=/bin/p  x",
 		"process_name=q",
+		/* SPEC part two */
+		"oom_score_adj=5", "socket=tcp://127.0.0.1:1",
+		"socket=unix:///a.sock", "socket=unix:///a.sock\n"
+		"socket_mode=0600", "socket=unix:///a.sock\nsocket_owner=x",
+		"socket_backlog=5", "reload_signal=HUP", "ready=notify",
+		"ready=tcp://h:1", "ready=http://h:1/x", "ready=exec:/bin/r",
+		"ready_timeout=9", "health=tcp://h:2", "health_interval=3",
+		"health_timeout=2", "health_retries=9",
+		"depends_on=q\n[program:q]\ncommand=q", "backoff=exponential",
+		"backoff_max=9", "backoff_reset=9",
+		"stdout_events_enabled=true", "stderr_events_enabled=true",
 	};
-	struct config *o, *n;
+	struct config *o, *n, *o2;
 	char body[256];
 	size_t i;
 
@@ -145,6 +156,22 @@ test_diff_each_field(void **state)
 		assert_false(group_conf_equal(o->groups[0], n->groups[0]));
 		config_free(n);
 	}
+	/* the same program as an event listener */
+	n = load("[eventlistener:p]\ncommand=/bin/p x\nevents=TICK_5\n"
+	    "priority=999\nstdin=pipe\n");
+	assert_false(group_conf_equal(o->groups[0], n->groups[0]));
+	config_free(n);
+	n = load("[eventlistener:p]\ncommand=/bin/p x\nevents=TICK_5\n");
+	o2 = load("[eventlistener:p]\ncommand=/bin/p x\nevents=TICK_60\n");
+	assert_false(proc_conf_equal(o2->groups[0]->procs[0],
+	    n->groups[0]->procs[0]));
+	config_free(o2);
+	o2 = load("[eventlistener:p]\ncommand=/bin/p x\nevents=TICK_5\n"
+	    "buffer_size=3\n");
+	assert_false(proc_conf_equal(o2->groups[0]->procs[0],
+	    n->groups[0]->procs[0]));
+	config_free(o2);
+	config_free(n);
 	n = load("\n\n[program:p]\n  ; moved\ncommand = /bin/p x\n");
 	assert_true(proc_conf_equal(o->groups[0]->procs[0],
 	    n->groups[0]->procs[0]));
@@ -181,6 +208,13 @@ test_restart_needed(void **state)
 	assert_string_equal(keys[4], "identifier");
 	assert_string_equal(keys[5], "minfds");
 	assert_int_equal(config_restart_needed(o, n, keys, 2), 6);
+	config_free(n);
+	n = load("[inet_http_server]\nport=9001\nusername=u\npassword=p\n");
+	k = config_restart_needed(o, n, keys, 8);
+	assert_int_equal(k, 3);
+	assert_string_equal(keys[0], "[inet_http_server] port");
+	assert_string_equal(keys[1], "[inet_http_server] username");
+	assert_string_equal(keys[2], "[inet_http_server] password");
 	config_free(n);
 	config_free(o);
 }

@@ -81,8 +81,9 @@ test_size(void **state)
 		{ "0", 0 }, { "1024", 1024 }, { "64KB", 65536 },
 		{ "50MB", 50ULL << 20 }, { "1GB", 1ULL << 30 },
 		{ "2gb", 2ULL << 30 }, { "10mb", 10ULL << 20 },
+		{ "1500 KB", 1500ULL << 10 }, { "1\tMB", 1ULL << 20 },
 	};
-	static const char *bad[] = { "", "-1", "1TB", "1 MB", "MB", "1.5MB",
+	static const char *bad[] = { "", "-1", "1TB", "MB", "1.5MB",
 		"99999999999999999999", "2000000GB", "x" };
 	char err[128];
 	uint64_t v;
@@ -469,6 +470,68 @@ test_strv(void **state)
 	values_strv_free(NULL);
 }
 
+static void
+test_hostport(void **state)
+{
+	static const struct {
+		const char *s;
+		const char *host;
+		int port;
+	} ok[] = {
+		{ "127.0.0.1:80", "127.0.0.1", 80 },
+		{ "[::1]:8080", "::1", 8080 },
+		{ "localhost:1", "localhost", 1 },
+		{ "web-1.example.org:65535", "web-1.example.org", 65535 },
+		{ "*:9001", "*", 9001 },
+	};
+	static const char *bad[] = { "", "h", ":80", "h:", "h:0", "h:65536",
+		"h:-1", "h:8x", "1.2.3:80", "999.1.1.1:80", "::1:80", "[::1]",
+		"[::1]80", "[nothex]:80", "a b:80", "-x:80", "[1.2.3.4]:80" };
+	char err[128], *host;
+	int port;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(values_parse_hostport(ok[i].s, &host, &port,
+		    err, sizeof(err)), 0);
+		assert_string_equal(host, ok[i].host);
+		assert_int_equal(port, ok[i].port);
+		free(host);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (values_parse_hostport(bad[i], &host, &port, err,
+		    sizeof(err)) != -1)
+			fail_msg("'%s' was accepted", bad[i]);
+}
+
+static void
+test_list_and_events(void **state)
+{
+	char err[128], **v;
+
+	(void)state;
+	assert_int_equal(values_parse_list(" a, b,,c a ", false, &v, err,
+	    sizeof(err)), 0);
+	assert_int_equal(values_strv_len(v), 3);
+	assert_string_equal(v[0], "a");
+	assert_string_equal(v[2], "c");
+	values_strv_free(v);
+	assert_int_equal(values_parse_list("tick_5", true, &v, err,
+	    sizeof(err)), 0);
+	assert_string_equal(v[0], "TICK_5");
+	values_strv_free(v);
+	assert_int_equal(values_parse_list(" , ", false, &v, err,
+	    sizeof(err)), -1);
+	assert_true(values_event_known("PROCESS_STATE_RUNNING"));
+	assert_true(values_event_known("SUPERVISOR_STATE_CHANGE_STOPPING"));
+	assert_true(values_event_known("PROCESS_COMMUNICATION_STDERR"));
+	assert_true(values_event_known("EVENT"));
+	assert_true(values_event_known("TICK_3600"));
+	assert_false(values_event_known("TICK_7"));
+	assert_false(values_event_known("tick_5"));
+}
+
 int
 main(void)
 {
@@ -487,6 +550,8 @@ main(void)
 		cmocka_unit_test(test_expand_errors),
 		cmocka_unit_test(test_expand_bounded),
 		cmocka_unit_test(test_strv),
+		cmocka_unit_test(test_hostport),
+		cmocka_unit_test(test_list_and_events),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
