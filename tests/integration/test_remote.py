@@ -242,6 +242,12 @@ def test_restart_host_by_host_stops_at_failure(sb):
     check(r.returncode == 0 and r.stdout.count("web: started") == 2,
           "restart on two hosts: %s %r" % (r.returncode, r.stdout + r.stderr))
     check(r.stdout.index(a + ":") < r.stdout.index(b + ":"), "not host by host: %r" % r.stdout)
+    r = rctl(sb, "-H", "%s,%s" % (a, b), "reload", "web")
+    check(r.returncode == 0 and r.stdout == "%s: web: reloaded\n%s: web: reloaded\n" % (a, b),
+          "reload on two hosts: %s %r" % (r.returncode, r.stdout + r.stderr))
+    r = rctl(sb, "-H", "%s,%s" % (a, b), "reload", "broken")
+    check(r.returncode == 7 and b + ":" not in r.stdout, "reload went on past a failure: %r"
+          % r.stdout)
 
 
 if __name__ == "__main__":
