@@ -2173,7 +2173,7 @@ config_new_defaults(const char *path)
 	cfg->childlogdir = xstrdup(CONFIG_DEFAULT_LOGDIR);
 	cfg->umask = 022;
 	cfg->minfds = 1024;
-	cfg->identifier = xstrdup("superd");
+	cfg->identifier = xstrdup("supervisor");
 	cfg->socket = xstrdup(CONFIG_DEFAULT_SOCKET);
 	cfg->socket_mode = 0700;
 	return cfg;

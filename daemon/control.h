@@ -66,8 +66,6 @@ struct control_hook *control_client_hook(struct control_client *,
 void	control_client_unhook(struct control_client *, struct control_hook *);
 /* Hooks (pending replies and streams) a client holds, to cap them. */
 size_t	control_client_nhooks(const struct control_client *);
-/* Write the current pid into the lock file (after -d forked). */
-void	control_update_pid(struct control *);
 /* Adopt a connected socket as a client with a role (METHODS_ROLE_*),
  * without peer credentials: for the fuzz harness and unit tests. NULL
  * on failure (the fd is then closed). */

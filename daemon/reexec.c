@@ -90,8 +90,8 @@ static struct {
 	int	 status_fd;
 	struct event *ev;
 	struct event *deadline;
-	struct control_client *client;
-	struct control_hook *hook;
+	struct methods_peer *client;
+	struct methods_hook *hook;
 	json_t	*id;
 } reexec_check;
 
@@ -332,7 +332,7 @@ reexec_memfd(const json_t *doc, char *err, size_t errlen)
  * it), 1 when the reply was sent and the exec itself failed (logged).
  */
 static int
-reexec_now(struct control_client *client, json_t *id, char *err,
+reexec_now(struct methods_peer *client, json_t *id, char *err,
     size_t errlen)
 {
 	const struct config *cfg;
@@ -393,8 +393,8 @@ reexec_check_end(void)
 	if (reexec_check.status_fd != -1)
 		close(reexec_check.status_fd);
 	if (reexec_check.client != NULL) {
-		control_client_unhook(reexec_check.client, reexec_check.hook);
-		control_client_unref(reexec_check.client);
+		methods_peer_unhook(reexec_check.client, reexec_check.hook);
+		methods_peer_unref(reexec_check.client);
 	}
 	json_decref(reexec_check.id);
 	memset(&reexec_check, 0, sizeof(reexec_check));
@@ -405,7 +405,7 @@ reexec_check_end(void)
 static void
 reexec_check_done(bool ok, const char *why)
 {
-	struct control_client *c = reexec_check.client;
+	struct methods_peer *c = reexec_check.client;
 	char err[512];
 
 	if (!ok) {
@@ -413,7 +413,7 @@ reexec_check_done(bool ok, const char *why)
 		if (c != NULL)
 			methods_send_error(c, reexec_check.id,
 			    RPC_INTERNAL_ERROR, why);
-	} else if (c == NULL || !control_client_alive(c)) {
+	} else if (c == NULL || !methods_peer_alive(c)) {
 		log_warn("reexec: the client left; not re-executing");
 	} else if (reexec_now(c, reexec_check.id, err, sizeof(err)) == -1) {
 		log_error("reexec: %s; not re-executing", err);
@@ -472,7 +472,7 @@ reexec_on_client_gone(void *arg)
 	 * then does nothing. */
 	reexec_check.hook = NULL;
 	if (reexec_check.client != NULL)
-		control_client_unref(reexec_check.client);
+		methods_peer_unref(reexec_check.client);
 	reexec_check.client = NULL;
 }
 
@@ -567,14 +567,11 @@ reexec_config_same(char *err, size_t errlen)
 int
 method_daemon_reexec(struct methods_call *call, json_t **result)
 {
-	static const char *const keys[] = { NULL };
 	struct event_base *base = call->env->base;
 	struct timeval tv = { REEXEC_CHECK_MS / 1000, 0 };
 	char err[512], why[64];
 
 	(void)result;
-	if (methods_check_keys(call, keys) == -1)
-		return -1;
 	if (reexec_sv == NULL || reexec_argv == NULL ||
 	    reexec_path[0] == '\0')
 		return methods_fail(call, RPC_INTERNAL_ERROR, "reexec is not "
@@ -608,8 +605,8 @@ method_daemon_reexec(struct methods_call *call, json_t **result)
 		return methods_fail(call, RPC_INTERNAL_ERROR, "%s", why);
 	}
 	reexec_check.client = call->client;
-	control_client_ref(call->client);
-	reexec_check.hook = control_client_hook(call->client,
+	methods_peer_ref(call->client);
+	reexec_check.hook = methods_peer_hook(call->client,
 	    reexec_on_client_gone, NULL);
 	log_info("reexec: checking %s --version", reexec_path);
 	return METHODS_DEFERRED;
