@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import Failure, check, program, wait_until, read_text  # noqa: E402
+from harness import Failure, check, free_port, program, wait_until, read_text  # noqa: E402
 
 PY = sys.executable
 
@@ -34,14 +34,6 @@ while True:
     c.sendall(b"ok\\n")
     c.close()
 """
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def setup(sb, extra=""):
