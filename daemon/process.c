@@ -48,6 +48,7 @@ struct process_priv {
 	int	 status_fd;	/* spawn status pipe, -1 once read */
 	struct event *status_ev;
 	bool	 exec_failed;	/* the status pipe reported an error */
+	bool	 spawned;	/* once: later spawns count as restarts */
 	struct timespec spawn_mono;	/* last spawn attempt */
 	time_t	 log_window;	/* monotonic seconds */
 	int	 log_count;
@@ -439,6 +440,9 @@ process_spawn(struct process *p)
 	p->spawnerr[0] = '\0';
 	pp->exec_failed = false;
 	process_now(&pp->spawn_mono);
+	if (pp->spawned)
+		p->restarts++;
+	pp->spawned = true;
 
 	if (p->supervisor != NULL)
 		cfg = supervisor_config(p->supervisor);

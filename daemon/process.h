@@ -42,6 +42,8 @@ struct process {
 	bool	 killed_by_signal;
 	char	 spawnerr[256];	/* "" when the last spawn went well */
 	int	 backoff;	/* failed starts since the last RUNNING */
+	unsigned long restarts;	/* spawns after the first */
+	unsigned long health_failures;	/* failed health checks, in all */
 	bool	 stop_requested;
 	int	 stdin_fd;	/* write end when stdin = pipe, else -1 */
 	struct output *output;	/* owned: pipes, log files, tail ring */
