@@ -771,7 +771,8 @@ control_client_close(struct control_client *c)
 void
 control_client_ref(struct control_client *c)
 {
-	c->refs++;
+	if (c != NULL)
+		c->refs++;
 }
 
 void
@@ -811,7 +812,7 @@ control_client_hook(struct control_client *c, void (*fn)(void *), void *arg)
 void
 control_client_unhook(struct control_client *c, struct control_hook *h)
 {
-	if (h == NULL)
+	if (c == NULL || h == NULL)
 		return;
 	TAILQ_REMOVE(&c->hooks, h, entry);
 	c->nhooks--;
@@ -825,7 +826,7 @@ control_client_unhook(struct control_client *c, struct control_hook *h)
 size_t
 control_client_nhooks(const struct control_client *c)
 {
-	return c->nhooks;
+	return c != NULL ? c->nhooks : 0;
 }
 
 /* Write what the socket takes now, without SIGPIPE. */

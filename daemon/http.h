@@ -86,6 +86,9 @@ void	 http_reply(struct http_request *, int status, const char *ctype,
 /* Same, taking over a malloc'd body. */
 void	 http_reply_take(struct http_request *, int status, const char *ctype,
 	    char *body, size_t len);
+/* Same, with extra header lines ("Location: /\r\n"), NULL: none. */
+void	 http_reply_headers(struct http_request *, int status,
+	    const char *ctype, const char *headers, char *body, size_t len);
 /* A chunked stream: begin once, write chunks; the request stays open
  * until the client goes (the close hook runs) or http_stream_end(). A
  * client that leaves more than HTTP_MAX_QUEUE unread is dropped. */

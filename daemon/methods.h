@@ -52,7 +52,10 @@ struct methods_env {
 
 /* Run one parsed request from `client` with `role`. Every answer is sent
  * through control_client_send() (now, or later for wait/restart); a
- * notification (req->id NULL) is executed and never answered. */
+ * notification (req->id NULL) is executed and never answered. `client`
+ * may be NULL for a process.start/stop/restart notification from inside
+ * superd (the status page's buttons: one engine for every face); `env`
+ * must then outlive what the call started. */
 void	methods_handle(const struct methods_env *, struct control_client *,
 	    enum methods_role role, const struct rpc_request *req);
 

@@ -765,8 +765,12 @@ methods_op_run(struct methods_call *call, enum methods_op_kind kind)
 		}
 	}
 	free(procs);
-	op->hook = control_client_hook(op->client, methods_op_on_close, op);
-	if (op->hook == NULL) {
+	/* No client: a notification from inside superd (the status page's
+	 * buttons), nobody to answer or to outlive. */
+	if (op->client != NULL)
+		op->hook = control_client_hook(op->client,
+		    methods_op_on_close, op);
+	if (op->client != NULL && op->hook == NULL) {
 		methods_op_free(op);
 		return methods_fail(call, RPC_INTERNAL_ERROR,
 		    "connection closed");
