@@ -105,13 +105,20 @@ def test_metrics_are_true(sb):
           "manual STOPPED")
     check(sample(body, "superd_process_state", name="manual", state="RUNNING") == 0,
           "manual not RUNNING")
-    check(sample(body, "superd_log_bytes_total", name="web", stream="stdout") >=
-          len("hello from web\n"), "web's log bytes")
-    # Resident memory of worker is its tree: the shell and its sleep child.
+    # RUNNING can come before superd read the first line from the pipe.
+    wait_until(lambda: sample(metrics(sb), "superd_log_bytes_total", name="web",
+                              stream="stdout") >= len("hello from web\n"), 10,
+               "web's log bytes to count its line")
+    # Resident memory of worker is its tree: the shell and its two sleep
+    # children, once both exist and have exec'd (before that, the scrape
+    # and /proc can see different trees).
     worker = sb.proc("worker")["pid"]
+    wait_until(lambda: len(harness.descendants(worker)) == 2 and
+               all(harness.read_text("/proc/%d/comm" % p).strip() == "sleep"
+                   for p in harness.descendants(worker)), 10, "worker's two sleeps")
     tree = [worker] + harness.descendants(worker)
     rss = sum(harness.vm_rss_kib(p) for p in tree) * 1024
-    got = sample(body, "superd_process_resident_memory_bytes", name="worker")
+    got = sample(metrics(sb), "superd_process_resident_memory_bytes", name="worker")
     check(0.5 * rss <= got <= 2 * rss, "worker RSS %d, /proc says %d over %r" % (got, rss, tree))
     before = sample(body, "superd_process_restarts_total", name="web")
     old = sb.proc("web")["pid"]
@@ -220,15 +227,20 @@ def test_readonly_peer_sees_no_buttons(sb):
     client = ("import http.client,socket,sys\n"
               "c=http.client.HTTPConnection('x')\n"
               "s=socket.socket(socket.AF_UNIX);s.connect(sys.argv[1]);c.sock=s\n"
-              "c.request(sys.argv[2],'/',body=sys.argv[3] or None,headers={'Content-Type':"
+              "c.request(sys.argv[2],sys.argv[3],body=sys.argv[4] or None,headers={'Content-Type':"
               "'application/x-www-form-urlencoded'})\n"
               "r=c.getresponse();print(r.status);print(r.read().decode())\n")
     as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--groups=65534", "python3", "-c",
                  client, sb.sock]
-    r = subprocess.run(as_nobody + ["GET", ""], capture_output=True, text=True, timeout=30)
+    r = subprocess.run(as_nobody + ["GET", "/", ""], capture_output=True, text=True, timeout=30)
     check(r.stdout.startswith("200"), "read-only GET /: %s %s" % (r.stdout[:100], r.stderr))
     check("<button" not in r.stdout and ">web<" in r.stdout, "read-only peer sees buttons")
-    r = subprocess.run(as_nobody + ["POST", "action=stop&name=web&token=x"],
+    # Even with the daemon's real token (as a control peer sees it).
+    _, _, page = request(UnixHTTP(sb.sock), "GET", "/")
+    m = re.search(r'name="token" value="([0-9a-f]+)"', page)
+    check(m is not None, "no token on the control peer's page")
+    form = urllib.parse.urlencode({"action": "stop", "name": "web", "token": m.group(1)})
+    r = subprocess.run(as_nobody + ["POST", "/action", form],
                        capture_output=True, text=True, timeout=30)
     check(r.stdout.startswith("403"), "read-only POST: %s" % r.stdout[:100])
     check(sb.proc("web")["state"] == "RUNNING", "a read-only POST changed web")
