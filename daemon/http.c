@@ -159,6 +159,7 @@ http_reason(int status)
 static void
 http_done(struct http_request *r)
 {
+	struct timeval now = { 0, 0 };
 	struct evbuffer *out;
 
 	r->busy = false;
@@ -196,7 +197,9 @@ http_done(struct http_request *r)
 		r->stalled = true;
 		return;
 	}
-	event_active(r->kick, EV_TIMEOUT, 0);
+	/* The next pipelined request after the loop polled: a client
+	 * sending many must not starve the others. */
+	evtimer_add(r->kick, &now);
 }
 
 static void

@@ -1,9 +1,12 @@
 /*
  * /metrics, /healthz and the status page (SPEC.md section 12), rendered
- * from the supervisor's state when asked. CPU and memory come from one
- * walk of /proc per scrape: every process on the machine is read once,
- * and its figures go to the nearest ancestor that superd supervises, so
- * a gunicorn master is reported with its workers.
+ * from the supervisor's state when asked. CPU and memory are summed over
+ * each supervised process's tree at the scrape, walking down the kernel's
+ * children lists (so a gunicorn master is reported with its workers, and
+ * a scrape reads only the supervised trees, not the thousands of
+ * processes of a shared host); without those lists (CONFIG_PROC_CHILDREN
+ * off) one walk of all /proc gives each process to its nearest
+ * supervised ancestor.
  */
 #include <sys/types.h>
 #include <ctype.h>
@@ -320,27 +323,139 @@ metrics_render_logs(struct evbuffer *out, struct process *const *ps,
 		}
 }
 
+/* Bounds a walk of one tree (a fork bomb under a program must not turn
+ * a scrape into a stall). */
+#define METRICS_MAX_TREE	65536
+
+/* Append the children of every thread of pid (/proc/PID/task/TID/
+ * children, CONFIG_PROC_CHILDREN) to the stack. -1 when the kernel has
+ * no children files. */
+static int
+metrics_children(pid_t pid, pid_t **stack, size_t *n, size_t *cap)
+{
+	char path[320], buf[4096], *s, *end;
+	struct dirent *de;
+	pid_t *nv;
+	ssize_t got;
+	long c;
+	DIR *d;
+	int fd, rc = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return 0;	/* gone since: nothing to add */
+	while ((de = readdir(d)) != NULL) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/children",
+		    (int)pid, de->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+			if (errno == ENOENT && access("/proc/self/task",
+			    F_OK) == 0) {
+				rc = -1;
+				break;
+			}
+			continue;
+		}
+		/* A thread with more children than fit is cut short: the
+		 * figures are a lower bound then, never a stall. */
+		got = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (got <= 0)
+			continue;
+		buf[got] = '\0';
+		for (s = buf; *s != '\0'; s = end) {
+			c = strtol(s, &end, 10);
+			if (end == s)
+				break;
+			if (c <= 0 || *n >= METRICS_MAX_TREE)
+				continue;
+			if (*n == *cap) {
+				*cap = *cap ? *cap * 2 : 64;
+				if ((nv = realloc(*stack, *cap *
+				    sizeof(**stack))) == NULL)
+					break;
+				*stack = nv;
+			}
+			(*stack)[(*n)++] = (pid_t)c;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+/*
+ * Sum each supervised tree by walking down from its pid: the cost is
+ * the size of the trees, not of the machine (thousands of processes on
+ * a shared host). A process that is itself supervised starts its own
+ * tree. -1 when the kernel has no children files: walk all of /proc.
+ */
+static int
+metrics_walk_trees(struct metrics_tree *t, size_t nt)
+{
+	struct metrics_tree key, *hit;
+	struct metrics_proc mp;
+	pid_t *stack = NULL, pid;
+	size_t i, n, cap = 0, seen;
+	int rc = 0;
+
+	qsort(t, nt, sizeof(*t), metrics_tree_cmp);
+	for (i = 0; i < nt && rc == 0; i++) {
+		n = 0;
+		seen = 0;
+		if (cap == 0 && (stack = malloc(64 * sizeof(*stack))) != NULL)
+			cap = 64;
+		if (stack == NULL)
+			break;
+		stack[n++] = t[i].pid;
+		while (n > 0 && seen++ < METRICS_MAX_TREE) {
+			pid = stack[--n];
+			if (pid != t[i].pid) {
+				key.pid = pid;
+				hit = bsearch(&key, t, nt, sizeof(*t),
+				    metrics_tree_cmp);
+				if (hit != NULL)
+					continue;
+			}
+			if (metrics_read_stat(pid, &mp) == -1)
+				continue;
+			t[i].ticks += mp.ticks;
+			t[i].rss_pages += mp.rss_pages;
+			if (metrics_children(pid, &stack, &n, &cap) == -1) {
+				rc = -1;
+				break;
+			}
+		}
+	}
+	free(stack);
+	return rc;
+}
+
 static void
 metrics_render_usage(struct evbuffer *out, struct process *const *ps,
     size_t n)
 {
 	struct metrics_tree *t;
-	struct metrics_proc *all;
-	size_t nall, nt = 0, i;
+	struct metrics_proc *all = NULL;
+	size_t nall = 0, nt = 0, i;
 	long hz = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
 	uint64_t *ticks, *rss;
 
 	ticks = calloc(n + 1, sizeof(*ticks));
 	rss = calloc(n + 1, sizeof(*rss));
 	t = calloc(n + 1, sizeof(*t));
-	all = metrics_read_procs(&nall);
 	if (ticks != NULL && rss != NULL && t != NULL) {
 		for (i = 0; i < n; i++)
 			if (ps[i]->pid > 0) {
 				t[nt].pid = ps[i]->pid;
 				t[nt++].index = i;
 			}
-		metrics_sum_trees(t, nt, all, nall);
+		if (metrics_walk_trees(t, nt) == -1) {
+			for (i = 0; i < nt; i++)
+				t[i].ticks = t[i].rss_pages = 0;
+			all = metrics_read_procs(&nall);
+			metrics_sum_trees(t, nt, all, nall);
+		}
 		for (i = 0; i < nt; i++) {
 			ticks[t[i].index] = t[i].ticks;
 			rss[t[i].index] = t[i].rss_pages;

@@ -216,7 +216,46 @@ def test_page_in_a_browser(sb):
                            headers={"Content-Type": "application/x-www-form-urlencoded"})
     check(status == 403, "POST with a wrong token: %d" % status)
     check(sb.proc("web")["state"] == "RUNNING", "a wrong token changed web")
+
+    def post(fields):
+        return request(http.client.HTTPConnection("127.0.0.1", port, timeout=30), "POST",
+                       "/action", body=urllib.parse.urlencode(fields),
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})[0]
+    # Restart goes through process.restart: a new pid, RUNNING again.
+    old = sb.proc("web")["pid"]
+    check(post({"token": token, "name": "web", "action": "restart"}) == 303, "restart POST")
+    wait_until(lambda: sb.proc("web")["pid"] not in (0, old) and
+               sb.proc("web")["state"] == "RUNNING", 15, "web restarted by the page")
+    check(post({"token": token, "name": "nosuch", "action": "stop"}) == 404, "unknown name")
+    check(post({"token": token, "name": "web", "action": "explode"}) == 400, "bad action")
+    check(post({"token": token, "name": "manual", "action": "start"}) == 303, "start POST")
+    sb.wait_state("manual", "RUNNING", timeout=10)
     print("  screenshots: %s, %s" % (shot, phone))
+
+
+def test_scrape_loop_that_never_reads(sb):
+    # Thousands of pipelined scrapes whose answers are never read: superd
+    # stops taking requests once a bounded amount waits, keeps serving
+    # others, and drops the client at the write timeout.
+    start(sb)
+    rss0 = harness.vm_rss_kib(sb.daemon.pid)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sb.sock)
+    s.setblocking(False)
+    req = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+    sent = 0
+    for _ in range(20000):
+        try:
+            sent += s.send(req * 10)
+        except BlockingIOError:
+            break
+    status, _, _ = request(UnixHTTP(sb.sock), "GET", "/healthz")
+    check(status == 200, "another client during the flood: %d" % status)
+    grown = harness.vm_rss_kib(sb.daemon.pid) - rss0
+    check(grown < harness.rss_bound_kib(sb.daemon.pid, 16 * 1024),
+          "superd grew by %d KiB for %d bytes of unread scrapes" % (grown, sent))
+    s.close()
+    print("  %d bytes of requests sent, superd grew by %d KiB" % (sent, grown))
 
 
 def test_readonly_peer_sees_no_buttons(sb):
