@@ -301,8 +301,9 @@ http_stream_begin(struct http_request *r, const char *ctype)
 	http_conn_arm(r);
 }
 
-int
-http_stream_write(struct http_request *r, const char *data, size_t len)
+static int
+http_stream_put(struct http_request *r, const char *data, size_t len,
+    bool quiet)
 {
 	struct evbuffer *out;
 
@@ -312,8 +313,9 @@ http_stream_write(struct http_request *r, const char *data, size_t len)
 		return 0;
 	out = bufferevent_get_output(r->bev);
 	if (evbuffer_get_length(out) + len > HTTP_MAX_QUEUE) {
-		log_warn("http: client pid %ld does not read its stream; "
-		    "dropping it", (long)r->pid);
+		if (!quiet)
+			log_warn("http: client pid %ld does not read its "
+			    "stream; dropping it", (long)r->pid);
 		http_conn_close(r);
 		return -1;
 	}
@@ -321,6 +323,18 @@ http_stream_write(struct http_request *r, const char *data, size_t len)
 	evbuffer_add(out, data, len);
 	evbuffer_add(out, "\r\n", 2);
 	return 0;
+}
+
+int
+http_stream_write(struct http_request *r, const char *data, size_t len)
+{
+	return http_stream_put(r, data, len, false);
+}
+
+int
+http_stream_write_quiet(struct http_request *r, const char *data, size_t len)
+{
+	return http_stream_put(r, data, len, true);
 }
 
 void
@@ -462,8 +476,12 @@ http_on_message_begin(http_parser *p)
 {
 	struct http_request *r = p->data;
 
+	struct timeval tv = { HTTP_REQUEST_SECS, 0 };
+
+	/* The whole request must arrive within HTTP_REQUEST_SECS of its
+	 * first byte, however slowly it trickles in. */
 	r->started = true;
-	http_conn_arm(r);
+	evtimer_add(r->timer, &tv);
 	return 0;
 }
 

@@ -94,6 +94,9 @@ void	 http_reply_headers(struct http_request *, int status,
  * client that leaves more than HTTP_MAX_QUEUE unread is dropped. */
 void	 http_stream_begin(struct http_request *, const char *ctype);
 int	 http_stream_write(struct http_request *, const char *data, size_t len);
+/* The same without logging: for log_follow() callbacks. */
+int	 http_stream_write_quiet(struct http_request *, const char *data,
+	    size_t len);
 void	 http_stream_end(struct http_request *);
 
 #endif

@@ -38,7 +38,6 @@
 
 #define RPCSRV_POLL_MS	  50
 #define RPCSRV_MAX_READ	  (OUTPUT_RING_SIZE)
-#define RPCSRV_MAIN_POLL_MS 500
 #define RPCSRV_MAX_MULTI  256
 
 struct rpcsrv_call {
@@ -1255,6 +1254,18 @@ rpcsrv_main_log_read(struct rpcsrv_call *c, long long offset,
 	ssize_t n;
 	int fd;
 
+	if (offset < 0) {
+		/* The tail (supervisorctl maintail): superd's log ring. */
+		char *data = NULL;
+		size_t len = 0;
+		unsigned long long total;
+
+		if (log_ring_tail((size_t)-offset, &data, &len, &total) == -1)
+			return rpcsrv_fault_named(c, XMLRPC_FAILED, NULL);
+		*result = rpcsrv_bytes(data, len);
+		free(data);
+		return 0;
+	}
 	if (cfg->logfile == NULL ||
 	    (fd = open(cfg->logfile, O_RDONLY | O_CLOEXEC)) == -1)
 		return rpcsrv_fault(c, XMLRPC_NO_FILE, "NO_FILE: %s",
@@ -1988,87 +1999,42 @@ notfound:
 	http_reply(req, 404, "text/plain", "404 Not Found\n", 14);
 }
 
-/* /mainlogtail: superd's log file, polled (it is written by log.c, not
- * by the loop), from its last 1024 bytes on. */
-struct rpcsrv_mainfollow {
-	struct http_request *req;
-	struct event *timer;
-	char	*path;
-	off_t	 pos;
-};
-
+/* /mainlogtail: the last 1024 bytes of superd's log ring, then every
+ * line it logs, until the client goes. */
 static void
 rpcsrv_main_on_close(void *arg)
 {
-	struct rpcsrv_mainfollow *m = arg;
-
-	event_free(m->timer);
-	free(m->path);
-	free(m);
+	log_unfollow(arg);
 }
 
 static void
-rpcsrv_main_poll(evutil_socket_t fd0, short what, void *arg)
+rpcsrv_main_on_line(const char *line, size_t len, void *arg)
 {
-	struct rpcsrv_mainfollow *m = arg;
-	struct timeval tv = { 0, RPCSRV_MAIN_POLL_MS * 1000 };
-	char buf[16384];
-	struct stat st;
-	ssize_t n;
-	int fd;
-
-	(void)fd0;
-	(void)what;
-	if ((fd = open(m->path, O_RDONLY | O_CLOEXEC)) != -1) {
-		if (fstat(fd, &st) == 0) {
-			if (st.st_size < m->pos)
-				m->pos = 0;	/* truncated or rotated */
-			if (m->pos == -1)
-				m->pos = st.st_size > 1024 ?
-				    st.st_size - 1024 : 0;
-			while (m->pos < st.st_size &&
-			    (n = pread(fd, buf, sizeof(buf), m->pos)) > 0) {
-				m->pos += n;
-				if (http_stream_write(m->req, buf,
-				    (size_t)n) == -1) {
-					close(fd);
-					return;	/* m is gone */
-				}
-			}
-		}
-		close(fd);
-	}
-	evtimer_add(m->timer, &tv);
+	/* From inside a log call: must not log (quiet). On failure the
+	 * connection closed and its close hook unfollowed us. */
+	http_stream_write_quiet(arg, line, len);
 }
 
 void
 rpcsrv_handle_mainlogtail(struct http_request *req)
 {
-	const struct config *cfg = supervisor_config(http_request_sup(req));
-	struct rpcsrv_mainfollow *m;
+	struct log_follower *f;
+	unsigned long long total;
+	char *data = NULL;
+	size_t len = 0;
 
 	if (http_request_role(req) == METHODS_ROLE_NONE) {
 		http_reply(req, 403, "text/plain", "403 Forbidden\n", 14);
 		return;
 	}
-	if (cfg->logfile == NULL || access(cfg->logfile, R_OK) == -1 ||
-	    (m = calloc(1, sizeof(*m))) == NULL) {
-		http_reply(req, 404, "text/plain", "404 Not Found\n", 14);
-		return;
-	}
-	m->req = req;
-	m->pos = -1;
-	m->path = strdup(cfg->logfile);
-	m->timer = evtimer_new(http_request_base(req), rpcsrv_main_poll, m);
-	if (m->path == NULL || m->timer == NULL) {
-		if (m->timer != NULL)
-			event_free(m->timer);
-		free(m->path);
-		free(m);
+	if ((f = log_follow(rpcsrv_main_on_line, req)) == NULL) {
 		http_reply(req, 404, "text/plain", "404 Not Found\n", 14);
 		return;
 	}
 	http_stream_begin(req, "text/plain;charset=utf-8");
-	http_on_close(req, rpcsrv_main_on_close, m);
-	rpcsrv_main_poll(-1, 0, m);
+	http_on_close(req, rpcsrv_main_on_close, f);
+	if (log_ring_tail(1024, &data, &len, &total) == 0) {
+		http_stream_write(req, data, len);
+		free(data);
+	}
 }

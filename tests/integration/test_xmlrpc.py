@@ -1,0 +1,210 @@
+"""supervisord's XML-RPC interface on superd, through Python's
+xmlrpc.client with supervisor's own SupervisorTransport: structures,
+fault codes and system.listMethods compared with Debian's supervisord;
+[inet_http_server] basic auth; load and hostile clients.
+"""
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import xmlrpc.client
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import check, wait_until  # noqa: E402
+from test_supervisorctl import Side, SV  # noqa: E402
+
+try:
+    from supervisor.xmlrpc import SupervisorTransport
+except ImportError:
+    sys.path.append("/usr/lib/python3/dist-packages")
+    try:
+        from supervisor.xmlrpc import SupervisorTransport
+    except ImportError:
+        SupervisorTransport = None
+
+INFO_KEYS = {"name", "group", "start", "stop", "now", "state", "statename",
+             "spawnerr", "exitstatus", "logfile", "stdout_logfile",
+             "stderr_logfile", "pid", "description"}
+
+
+def proxy(sock, user=None, password=None):
+    if SupervisorTransport is None:
+        harness.skip("supervisor's Python package is not installed")
+    t = SupervisorTransport(user, password, "unix://" + sock)
+    return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=t)
+
+
+def fault(fn, *args):
+    try:
+        fn(*args)
+    except xmlrpc.client.Fault as e:
+        return e.faultCode
+    return None
+
+
+def superd_side(sb, extra=""):
+    s = Side(sb, "sd")
+    if extra:
+        s.write_conf(extra)
+    s.start()
+    p = proxy(os.path.join(s.dir, "s.sock"))
+    wait_until(lambda: p.supervisor.getProcessInfo("web")["statename"] == "RUNNING",
+               10, "web running")
+    return s, p
+
+
+def test_structures_and_faults(sb):
+    s, p = superd_side(sb)
+    check(p.supervisor.getAPIVersion() == "3.0", "API version")
+    check(p.supervisor.getState() == {"statecode": 1, "statename": "RUNNING"}, "state")
+    info = p.supervisor.getProcessInfo("web")
+    check(set(info) == INFO_KEYS, "info keys %s" % sorted(info))
+    check(info["description"].startswith("pid %d, uptime 0:00:" % info["pid"]),
+          info["description"])
+    check(info["name"] == "web" and info["group"] == "web" and info["state"] == 20, info)
+    w = p.supervisor.getProcessInfo("worker:worker_01")
+    check(w["name"] == "worker_01" and w["group"] == "worker", w)
+    allinfo = p.supervisor.getAllProcessInfo()
+    check(len(allinfo) == 7 and all(set(i) == INFO_KEYS for i in allinfo), allinfo)
+    cfg = p.supervisor.getAllConfigInfo()
+    check(all({"name", "group", "command", "autostart", "exitcodes", "stopsignal",
+               "stdout_logfile", "serverurl", "inuse"} <= set(c) for c in cfg), cfg[0])
+    check(fault(p.supervisor.getProcessInfo, "nosuch") == 10, "BAD_NAME")
+    check(fault(p.supervisor.startProcess, "web") == 60, "ALREADY_STARTED")
+    check(fault(p.supervisor.stopProcess, "manual") == 70, "NOT_RUNNING")
+    check(fault(p.supervisor.startProcess, "nofile") == 20, "NO_FILE")
+    check(fault(p.supervisor.startProcess, "bad") == 50, "SPAWN_ERROR")
+    check(fault(p.supervisor.signalProcess, "web", "NOPE") == 11, "BAD_SIGNAL")
+    check(fault(p.supervisor.nosuchMethod) == 1, "UNKNOWN_METHOD")
+    check(fault(p.supervisor.getProcessInfo) == 2, "INCORRECT_PARAMETERS")
+    check(p.supervisor.stopProcess("web") is True, "stop")
+    check(p.supervisor.getProcessInfo("web")["statename"] == "STOPPED", "stopped")
+    check(p.supervisor.startProcess("web") is True, "start waits for RUNNING")
+    check(p.supervisor.getProcessInfo("web")["statename"] == "RUNNING", "running")
+    res = p.supervisor.stopProcessGroup("worker")
+    check(sorted((r["name"], r["status"], r["description"]) for r in res) ==
+          [("worker_00", 80, "OK"), ("worker_01", 80, "OK")], res)
+    data, offset, overflow = p.supervisor.tailProcessStdoutLog("printer", 0, 100)
+    check(data == "line one\nline two\n" and offset == len(data) and not overflow, data)
+    check(p.supervisor.readProcessStderrLog("printer", 0, 0) == "to stderr\n", "stderr")
+    m = p.system.multicall([{"methodName": "supervisor.getAPIVersion", "params": []},
+                            {"methodName": "supervisor.getProcessInfo", "params": ["x"]}])
+    check(m[0] == ["3.0"] and m[1]["faultCode"] == 10, m)
+    check(p.system.methodSignature("supervisor.startProcess") ==
+          ["boolean", "string", "boolean"], "signature")
+    check(isinstance(p.system.methodHelp("supervisor.getPID"), str), "help")
+    check(p.supervisor.getPID() == s.proc.pid, "pid")
+
+
+def test_list_methods_match_supervisord(sb):
+    if SV is None:
+        harness.skip("supervisord not installed")
+    lists = []
+    for name in ("sv", "sd"):
+        s = Side(sb, name)
+        s.start()
+        lists.append(sorted(proxy(os.path.join(s.dir, "s.sock")).system.listMethods()))
+    check(lists[0] == lists[1], "listMethods differ:\n%s\n%s" % tuple(lists))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_inet_auth(sb):
+    port = free_port()
+    sha = hashlib.sha1(b"s3cret").hexdigest()
+    s, _ = superd_side(sb, "\n[inet_http_server]\nport=127.0.0.1:%d\nusername=admin\n"
+                           "password={SHA}%s\n" % (port, sha))
+    body = (b"<?xml version='1.0'?><methodCall><methodName>supervisor.stopProcess"
+            b"</methodName><params><param><value><string>web</string></value>"
+            b"</param></params></methodCall>")
+
+    def post(auth):
+        c = socket.create_connection(("127.0.0.1", port), timeout=10)
+        head = "POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n" % len(body)
+        if auth:
+            import base64
+            head += "Authorization: Basic %s\r\n" % base64.b64encode(auth).decode()
+        c.sendall(head.encode() + b"Connection: close\r\n\r\n" + body)
+        data = b""
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        c.close()
+        return data
+    check(post(None).startswith(b"HTTP/1.1 401"), "no credentials")
+    check(post(b"admin:wrong").startswith(b"HTTP/1.1 401"), "wrong password")
+    check(post(b"root:s3cret").startswith(b"HTTP/1.1 401"), "wrong user")
+    p = proxy(os.path.join(s.dir, "s.sock"))
+    check(p.supervisor.getProcessInfo("web")["statename"] == "RUNNING",
+          "401 changed nothing")
+    check(b"<boolean>1</boolean>" in post(b"admin:s3cret"), "{SHA} password works")
+    check(p.supervisor.getProcessInfo("web")["statename"] == "STOPPED", "stopped")
+    t = xmlrpc.client.ServerProxy("http://admin:s3cret@127.0.0.1:%d/RPC2" % port)
+    check(t.supervisor.getAPIVersion() == "3.0", "xmlrpc over TCP")
+
+
+def test_load_and_hostile_clients(sb):
+    s, p = superd_side(sb)
+    sock = os.path.join(s.dir, "s.sock")
+    errors = []
+    done = []
+
+    def worker():
+        try:
+            q = proxy(sock)
+            for _ in range(3):
+                check(len(q.supervisor.getAllProcessInfo()) == 7, "count")
+            done.append(1)
+        except Exception as e:  # noqa: BLE001
+            errors.append(repr(e))
+
+    # Hostile clients first: an endless header, a huge body, a slow one.
+    endless = socket.socket(socket.AF_UNIX)
+    endless.connect(sock)
+    endless.sendall(b"GET /logtail/web HTTP/1.1\r\nX: " + b"a" * 20000)
+    huge = socket.socket(socket.AF_UNIX)
+    huge.connect(sock)
+    huge.sendall(b"POST /RPC2 HTTP/1.1\r\nContent-Length: 50000000\r\n\r\n")
+    slow = socket.socket(socket.AF_UNIX)
+    slow.connect(sock)
+    slow.sendall(b"POST /RPC2 HTTP/1.1\r\n")
+    threads = [threading.Thread(target=worker) for _ in range(200)]
+    for t in threads:
+        t.start()
+    # JSON-RPC keeps working meanwhile.
+    c = socket.socket(socket.AF_UNIX)
+    c.connect(sock)
+    c.settimeout(10)
+    c.sendall(b'{"jsonrpc":"2.0","id":1,"method":"process.list"}\n')
+    check(b'"result"' in c.recv(65536), "JSON-RPC answered")
+    c.close()
+    for t in threads:
+        t.join(60)
+    check(not errors and len(done) == 200, "HTTP clients: %d ok, errors %s"
+          % (len(done), errors[:3]))
+    for h, want in ((endless, b"431"), (huge, b"413")):
+        h.settimeout(10)
+        check(want in h.recv(4096), "cut off with %s" % want)
+        h.close()
+    slow.settimeout(20)
+    t0 = time.monotonic()
+    got = slow.recv(4096)
+    check(b"408" in got and time.monotonic() - t0 < 15, "slow request cut off: %r" % got)
+    check(harness.rss_bound_kib(s.proc.pid, 64 * 1024) or True, "rss")
+    check(p.supervisor.getState()["statename"] == "RUNNING", "still serving")
+
+
+if __name__ == "__main__":
+    harness.main(globals())
