@@ -229,6 +229,11 @@ page_process(struct evbuffer *out, struct process *p, bool can_control,
 		evbuffer_add_printf(out, "last exit: <b>%s %d</b>",
 		    p->killed_by_signal ? "signal" : "status",
 		    p->killed_by_signal ? -p->exitstatus : p->exitstatus);
+		if (p->stop_time != 0 && time(NULL) >= p->stop_time) {
+			page_uptime((long)(time(NULL) - p->stop_time), up,
+			    sizeof(up));
+			evbuffer_add_printf(out, " &middot; <b>%s</b> ago", up);
+		}
 	} else {
 		evbuffer_add_printf(out, "not started");
 	}

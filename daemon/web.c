@@ -128,7 +128,7 @@ web_handle_action(struct http_request *req)
 	struct process **procs = NULL;
 	const char *body, *unmatched, *names[1];
 	enum page_action action;
-	char *name = NULL;
+	char *name = NULL, *body303;
 	size_t len, n;
 	int rc;
 
@@ -176,6 +176,7 @@ web_handle_action(struct http_request *req)
 	methods_handle(&web_env, NULL, METHODS_ROLE_CONTROL, &rr);
 	json_decref(rr.params);
 	free(name);
-	http_reply_headers(req, 303, WEB_TEXT, "Location: /\r\n",
-	    strdup("303 See Other\n"), 14);
+	body303 = strdup("303 See Other\n");
+	http_reply_headers(req, 303, WEB_TEXT, "Location: /\r\n", body303,
+	    body303 != NULL ? strlen(body303) : 0);
 }
