@@ -198,7 +198,9 @@ metrics_family(struct evbuffer *out, const char *name, const char *type,
 	    name, type);
 }
 
-/* `name{name="web_00",group="web"` without the closing brace. */
+/* `name{name="web_00",group="web"` without the closing brace. Every
+ * family carries both labels: two groups may each hold a process of the
+ * same name, and a series must stay unique. */
 static void
 metrics_series(struct evbuffer *out, const char *family,
     const struct process *p)
@@ -284,9 +286,8 @@ metrics_render_counters(struct evbuffer *out, struct process *const *ps,
 	metrics_family(out, "superd_health_failures_total", "counter",
 	    "Failed health checks.");
 	for (i = 0; i < n; i++) {
-		evbuffer_add(out, "superd_health_failures_total{name=\"", 35);
-		metrics_label(out, ps[i]->conf->name);
-		evbuffer_add_printf(out, "\"} %llu\n",
+		metrics_series(out, "superd_health_failures_total", ps[i]);
+		evbuffer_add_printf(out, "} %llu\n",
 		    (unsigned long long)ps[i]->health_failures);
 	}
 }
@@ -303,9 +304,8 @@ metrics_render_logs(struct evbuffer *out, struct process *const *ps,
 	    "Bytes the process wrote to the stream.");
 	for (i = 0; i < n; i++)
 		for (s = 0; s < 2; s++) {
-			evbuffer_add(out, "superd_log_bytes_total{name=\"", 29);
-			metrics_label(out, ps[i]->conf->name);
-			evbuffer_add_printf(out, "\",stream=\"%s\"} %llu\n",
+			metrics_series(out, "superd_log_bytes_total", ps[i]);
+			evbuffer_add_printf(out, ",stream=\"%s\"} %llu\n",
 			    streams[s], (unsigned long long)
 			    metrics_log_bytes(ps[i], (enum output_stream)s));
 		}
@@ -313,10 +313,9 @@ metrics_render_logs(struct evbuffer *out, struct process *const *ps,
 	    "Bytes of the stream that could not be written to its log.");
 	for (i = 0; i < n; i++)
 		for (s = 0; s < 2; s++) {
-			evbuffer_add(out,
-			    "superd_log_lost_bytes_total{name=\"", 34);
-			metrics_label(out, ps[i]->conf->name);
-			evbuffer_add_printf(out, "\",stream=\"%s\"} %llu\n",
+			metrics_series(out, "superd_log_lost_bytes_total",
+			    ps[i]);
+			evbuffer_add_printf(out, ",stream=\"%s\"} %llu\n",
 			    streams[s], (unsigned long long)(ps[i]->output ?
 			    output_lost(ps[i]->output, (enum output_stream)s) :
 			    0));

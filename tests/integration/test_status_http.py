@@ -131,6 +131,27 @@ def test_metrics_are_true(sb):
                                                  "clean" if PROMTOOL else "not installed"))
 
 
+def test_metrics_series_unique_across_groups(sb):
+    # Two groups may each hold a process named "job": every family carries
+    # name and group, so no series repeats (promtool rejects duplicates).
+    progs = harness.program("a", "/bin/sleep 1000", process_name="job") + \
+        harness.program("b", "/bin/sleep 1000", process_name="job") + \
+        harness.section("group:one", programs="a") + harness.section("group:two", programs="b")
+    sb.config(progs)
+    sb.start()
+    sb.wait_running("one:job", "two:job")
+    body = metrics(sb)
+    series = [l.rsplit(" ", 1)[0] for l in body.splitlines() if l and not l.startswith("#")]
+    dups = sorted(set(x for x in series if series.count(x) > 1))
+    check(not dups, "repeated series: %r" % dups[:5])
+    check(sample(body, "superd_log_bytes_total", name="job", group="two", stream="stdout") == 0,
+          "two:job's log bytes")
+    if PROMTOOL:
+        r = subprocess.run([PROMTOOL, "check", "metrics"], input=body, capture_output=True,
+                           text=True)
+        check(r.returncode == 0, "promtool check metrics: %s%s" % (r.stdout, r.stderr))
+
+
 def test_healthz(sb):
     start(sb)
     status, _, body = request(UnixHTTP(sb.sock), "GET", "/healthz")
