@@ -626,10 +626,9 @@ rpcsrv_all(struct rpcsrv_call *c, struct process **procs, size_t n,
 		    p->conf->name);
 		c->fault = 0;
 		if (fn(c, p, spec, wait && !c->in_multicall, &settled) == -1) {
+			/* supervisord's description is the fault text */
 			json_array_append_new(results, rpcsrv_status(p,
-			    c->fault, c->msg + strlen(xmlrpc_fault_name(
-			    c->fault)) + (strchr(c->msg, ':') != NULL ? 2 :
-			    0)));
+			    c->fault, c->msg));
 			c->fault = 0;
 			continue;
 		}
@@ -844,7 +843,7 @@ rpcsrv_signal_many(struct rpcsrv_call *c, struct process **procs, size_t n,
 		    p->conf->name);
 		if (rpcsrv_signal_one(c, p, spec, sig) == -1) {
 			json_array_append_new(results, rpcsrv_status(p,
-			    c->fault, spec));
+			    c->fault, c->msg));
 			c->fault = 0;
 		} else
 			json_array_append_new(results, rpcsrv_status(p,
@@ -1797,7 +1796,10 @@ rpcsrv_multicall(struct rpcsrv_call *c, json_t *params, json_t **result)
 		return rpcsrv_fault_named(c, XMLRPC_INCORRECT_PARAMETERS, NULL);
 	a = json_array();
 	json_array_foreach(calls, i, item) {
-		json_t *p = json_object_get(item, "params");
+		json_t *p = json_object_get(item, "params"), *empty = NULL;
+
+		if (p == NULL)
+			p = empty = json_array();
 
 		name = json_string_value(json_object_get(item, "methodName"));
 		res = NULL;
@@ -1811,10 +1813,8 @@ rpcsrv_multicall(struct rpcsrv_call *c, json_t *params, json_t **result)
 			    "INCORRECT_PARAMETERS: Recursive system.multicall "
 			    "forbidden");
 		else
-			rc = rpcsrv_call(c, name, p != NULL ? p : params == NULL ?
-			    NULL : json_array(), &res);
-		if (p == NULL && name != NULL && rc != -1 && res == NULL)
-			rc = -1;
+			rc = rpcsrv_call(c, name, p, &res);
+		json_decref(empty);
 		if (rc == 0 && res != NULL)
 			json_array_append_new(a, json_pack("[o]", res));
 		else

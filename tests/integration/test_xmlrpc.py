@@ -202,8 +202,58 @@ def test_load_and_hostile_clients(sb):
     t0 = time.monotonic()
     got = slow.recv(4096)
     check(b"408" in got and time.monotonic() - t0 < 15, "slow request cut off: %r" % got)
-    check(harness.rss_bound_kib(s.proc.pid, 64 * 1024) or True, "rss")
+    rss = harness.vm_rss_kib(s.proc.pid)
+    check(rss < harness.rss_bound_kib(s.proc.pid, 64 * 1024), "RSS %d KiB" % rss)
     check(p.supervisor.getState()["statename"] == "RUNNING", "still serving")
+
+
+RAW_CLIENT = r"""
+import socket, sys
+def call(method, arg):
+    body = ("<?xml version='1.0'?><methodCall><methodName>%s</methodName><params>%s"
+            "</params></methodCall>" % (method, arg)).encode()
+    c = socket.socket(socket.AF_UNIX)
+    c.connect(sys.argv[1])
+    c.sendall(b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    data = b""
+    while True:
+        chunk = c.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode()
+web = "<param><value><string>web</string></value></param>"
+print(repr(call("supervisor.getProcessInfo", web)))
+print(repr(call("supervisor.stopProcess", web)))
+"""
+
+
+def test_readonly_role(sb):
+    if os.geteuid() != 0:
+        harness.skip("needs root to switch users")
+    s = Side(sb, "sd")
+    s.write_conf("", "chmod=0666\nreadonly_group=users\n")
+    os.chmod(sb.dir, 0o711)
+    os.chmod(s.dir, 0o711)
+    s.start()
+    sock = os.path.join(s.dir, "s.sock")
+    p = proxy(sock)
+    wait_until(lambda: p.supervisor.getProcessInfo("web")["statename"] == "RUNNING",
+               10, "web running")
+
+    def run(groups):
+        r = subprocess.run(["/usr/bin/python3", "-c", RAW_CLIENT, sock], capture_output=True,
+                           text=True, user=65534, group=65534, extra_groups=groups,
+                           timeout=30, cwd="/")
+        return r.stdout.splitlines()
+    member = run([100])
+    check(len(member) == 2 and "RUNNING" in member[0], member)
+    check("<int>30</int>" in member[1] and "permission denied" in member[1], member)
+    nobody = run([])
+    check(len(nobody) == 2 and all("403" in x for x in nobody), nobody)
+    check(p.supervisor.getProcessInfo("web")["statename"] == "RUNNING",
+          "a refused call had an effect")
 
 
 if __name__ == "__main__":
