@@ -28,6 +28,7 @@
 #include <event2/event.h>
 
 #include "events.h"
+#include "listeners.h"
 #include "log.h"
 #include "notify.h"
 #include "output.h"
@@ -85,6 +86,7 @@ struct supervisor {
 	struct supervisor_pending *pend;
 	size_t	 npend;
 	struct events_sub *sub;
+	struct listeners *listeners;	/* [eventlistener:x] pools */
 	struct event *tick;
 	bool	 shutting_down;
 	bool	 done_called;
@@ -922,6 +924,8 @@ supervisor_new(struct event_base *base, struct config *cfg,
 	}
 	if ((sv->sub = events_subscribe(supervisor_on_event, sv)) == NULL)
 		goto fail;
+	if ((sv->listeners = listeners_new(base, cfg)) == NULL)
+		goto fail;
 	return sv;
 fail:
 	supervisor_free(sv);
@@ -966,6 +970,8 @@ supervisor_free(struct supervisor *sv)
 		return;
 	events_unsubscribe(sv->sub);
 	sv->sub = NULL;
+	listeners_free(sv->listeners);
+	sv->listeners = NULL;
 	sv->shutting_down = true;
 	for (i = 0; i < sv->nret; i++)
 		if (supervisor_reap_now(sv->ret[i].p))
@@ -1012,6 +1018,7 @@ supervisor_config(const struct supervisor *sv)
 void
 supervisor_autostart(struct supervisor *sv)
 {
+	listeners_started(sv->listeners, supervisor_config(sv));
 	supervisor_start_ordered(sv, sv->flat, sv->nflat);
 }
 
@@ -1068,6 +1075,7 @@ supervisor_shutdown(struct supervisor *sv, void (*done)(void *), void *arg)
 	sv->nwaiting = 0;
 	sv->done = done;
 	sv->done_arg = arg;
+	listeners_stopping(sv->listeners);
 	/* Nothing waiting for a retry or a restart starts again. */
 	for (i = 0; i < sv->nflat; i++)
 		if (!process_is_running(sv->flat[i]))
@@ -1615,6 +1623,7 @@ supervisor_update(struct supervisor *sv, const char *const *groups,
 		nfresh = 0;
 	}
 	supervisor_commit_sockets(sv);
+	listeners_update(sv->listeners, cfg, diff);
 	supervisor_start_ordered(sv, fresh, nfresh);
 	free(fresh);
 	supervisor_kick(sv);
