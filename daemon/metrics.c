@@ -327,9 +327,9 @@ metrics_render_logs(struct evbuffer *out, struct process *const *ps,
 #define METRICS_MAX_TREE	65536
 
 /* Append the children of every thread of pid (/proc/PID/task/TID/
- * children, CONFIG_PROC_CHILDREN) to the stack. -1 when the kernel has
- * no children files. */
-static int
+ * children, CONFIG_PROC_CHILDREN) to the stack, as far as it can
+ * grow. */
+static void
 metrics_children(pid_t pid, pid_t **stack, size_t *n, size_t *cap)
 {
 	char path[320], buf[4096], *s, *end;
@@ -338,24 +338,18 @@ metrics_children(pid_t pid, pid_t **stack, size_t *n, size_t *cap)
 	ssize_t got;
 	long c;
 	DIR *d;
-	int fd, rc = 0;
+	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	if ((d = opendir(path)) == NULL)
-		return 0;	/* gone since: nothing to add */
+		return;		/* gone since: nothing to add */
 	while ((de = readdir(d)) != NULL) {
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/task/%s/children",
 		    (int)pid, de->d_name);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-			if (errno == ENOENT && access("/proc/self/task",
-			    F_OK) == 0) {
-				rc = -1;
-				break;
-			}
-			continue;
-		}
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;	/* the thread ended since */
 		/* A thread with more children than fit is cut short: the
 		 * figures are a lower bound then, never a stall. */
 		got = read(fd, buf, sizeof(buf) - 1);
@@ -380,7 +374,22 @@ metrics_children(pid_t pid, pid_t **stack, size_t *n, size_t *cap)
 		}
 	}
 	closedir(d);
-	return rc;
+}
+
+/* Whether this kernel has the children files, asked once of our own
+ * main thread (its tid is our pid). */
+static bool
+metrics_have_children(void)
+{
+	static int have = -1;
+	char path[64];
+
+	if (have == -1) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children",
+		    (int)getpid(), (int)getpid());
+		have = access(path, R_OK) == 0;
+	}
+	return have == 1;
 }
 
 /*
@@ -396,10 +405,11 @@ metrics_walk_trees(struct metrics_tree *t, size_t nt)
 	struct metrics_proc mp;
 	pid_t *stack = NULL, pid;
 	size_t i, n, cap = 0, seen;
-	int rc = 0;
 
+	if (!metrics_have_children())
+		return -1;
 	qsort(t, nt, sizeof(*t), metrics_tree_cmp);
-	for (i = 0; i < nt && rc == 0; i++) {
+	for (i = 0; i < nt; i++) {
 		n = 0;
 		seen = 0;
 		if (cap == 0 && (stack = malloc(64 * sizeof(*stack))) != NULL)
@@ -420,14 +430,11 @@ metrics_walk_trees(struct metrics_tree *t, size_t nt)
 				continue;
 			t[i].ticks += mp.ticks;
 			t[i].rss_pages += mp.rss_pages;
-			if (metrics_children(pid, &stack, &n, &cap) == -1) {
-				rc = -1;
-				break;
-			}
+			metrics_children(pid, &stack, &n, &cap);
 		}
 	}
 	free(stack);
-	return rc;
+	return 0;
 }
 
 static void
