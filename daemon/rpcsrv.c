@@ -44,7 +44,7 @@ struct rpcsrv_call {
 	struct http_request *req;
 	struct supervisor *sup;
 	int	 role;
-	bool	 in_multicall;	/* waits are not deferred inside one */
+	bool	 in_multicall;	/* no deferred waits inside */
 	int	 fault;
 	char	 msg[512];
 	void	(*after)(struct http_request *);
@@ -1737,7 +1737,8 @@ rpcsrv_methodHelp(struct rpcsrv_call *c, json_t *params, json_t **result)
 	    rpcsrv_str(c, params, 0, &name) == -1)
 		return -1;
 	if ((m = rpcsrv_lookup(name)) == NULL)
-		return rpcsrv_fault_named(c, XMLRPC_SIGNATURE_UNSUPPORTED, NULL);
+		return rpcsrv_fault_named(c, XMLRPC_SIGNATURE_UNSUPPORTED,
+		    NULL);
 	*result = json_string(m->help);
 	return 0;
 }
@@ -1754,7 +1755,8 @@ rpcsrv_methodSignature(struct rpcsrv_call *c, json_t *params,
 	    rpcsrv_str(c, params, 0, &name) == -1)
 		return -1;
 	if ((m = rpcsrv_lookup(name)) == NULL)
-		return rpcsrv_fault_named(c, XMLRPC_SIGNATURE_UNSUPPORTED, NULL);
+		return rpcsrv_fault_named(c, XMLRPC_SIGNATURE_UNSUPPORTED,
+		    NULL);
 	a = json_array();
 	for (s = m->sig; *s != '\0'; s = *e != '\0' ? e + 1 : e) {
 		e = strchr(s, ' ');
