@@ -207,6 +207,24 @@ def test_load_and_hostile_clients(sb):
     check(p.supervisor.getState()["statename"] == "RUNNING", "still serving")
 
 
+def test_stream_reader_that_never_reads_is_dropped(sb):
+    noisy = ("\n[program:noisy]\ncommand=/bin/sh -c 'while :; do echo "
+             "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; done'\n"
+             "startsecs=0\nstdout_logfile=NONE\n")
+    s, p = superd_side(sb, noisy)
+    c = socket.socket(socket.AF_UNIX)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.connect(os.path.join(s.dir, "s.sock"))
+    c.sendall(b"GET /logtail/noisy HTTP/1.1\r\nHost: x\r\n\r\n")
+    log = os.path.join(s.dir, "daemon.log")
+    wait_until(lambda: "does not read its stream" in harness.read_text(log), 30,
+               "the unread stream to be dropped")
+    rss = harness.vm_rss_kib(s.proc.pid)
+    check(rss < harness.rss_bound_kib(s.proc.pid, 64 * 1024), "RSS %d KiB" % rss)
+    check(p.supervisor.getState()["statename"] == "RUNNING", "still serving")
+    c.close()
+
+
 RAW_CLIENT = r"""
 import socket, sys
 def call(method, arg):
