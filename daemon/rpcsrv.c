@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/http.h>
 #include <jansson.h>
 
 #include "config.h"
@@ -1961,7 +1962,17 @@ rpcsrv_handle_logtail(struct http_request *req)
 		http_reply(req, 403, "text/plain", "403 Forbidden\n", 14);
 		return;
 	}
-	snprintf(spec, sizeof(spec), "%s", path);
+	/* Percent-encoded names ("web%3Aweb_00") decoded as supervisord
+	 * does; libevent's decoder. */
+	if (strchr(path, '%') != NULL) {
+		char *dec = evhttp_uridecode(path, 0, NULL);
+
+		if (dec == NULL)
+			goto notfound;
+		snprintf(spec, sizeof(spec), "%s", dec);
+		free(dec);
+	} else
+		snprintf(spec, sizeof(spec), "%s", path);
 	if ((slash = strchr(spec, '/')) != NULL) {
 		*slash = '\0';
 		if (strcmp(slash + 1, "stderr") == 0)
