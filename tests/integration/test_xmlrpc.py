@@ -207,6 +207,27 @@ def test_load_and_hostile_clients(sb):
     check(p.supervisor.getState()["statename"] == "RUNNING", "still serving")
 
 
+def test_wait_does_not_block_others(sb):
+    slow = "\n[program:slow]\ncommand=/bin/sleep 1000\nstartsecs=3\nautostart=false\n"
+    s, p = superd_side(sb, slow)
+    sock = os.path.join(s.dir, "s.sock")
+    result = []
+    t0 = time.monotonic()
+    th = threading.Thread(target=lambda: result.append(
+        (proxy(sock).supervisor.startProcess("slow"), time.monotonic() - t0)))
+    th.start()
+    wait_until(lambda: p.supervisor.getProcessInfo("slow")["statename"] == "STARTING",
+               5, "slow STARTING")
+    a = time.monotonic()
+    for _ in range(20):
+        p.supervisor.getState()
+    check(time.monotonic() - a < 2, "other calls waited for startProcess")
+    check(th.is_alive(), "startProcess answered before startsecs")
+    th.join(15)
+    check(result and result[0][0] is True and result[0][1] >= 2.9, result)
+    check(p.supervisor.getProcessInfo("slow")["statename"] == "RUNNING", "running")
+
+
 def test_stream_reader_that_never_reads_is_dropped(sb):
     noisy = ("\n[program:noisy]\ncommand=/bin/sh -c 'while :; do echo "
              "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; done'\n"
