@@ -201,8 +201,10 @@ static const struct config_key config_inet_keys[] = {
 static const struct config_key config_ctl_keys[] = {
 	{ "socket", CONFIG_V_PATH, CONFIG_OFF(ctl_socket), 0, 0, 0 },
 	{ "serverurl", CONFIG_V_SERVERURL, CONFIG_OFF(ctl_socket), 0, 0, 0 },
-	{ "username", CONFIG_V_IGNORED, 0, 0, 0, 0 },
-	{ "password", CONFIG_V_IGNORED, 0, 0, 0, 0 },
+	/* For supervisorctl's HTTP requests to superd; superctl is known
+	 * by its peer credentials and needs none. */
+	{ "username", CONFIG_V_SILENT, 0, 0, 0, 0 },
+	{ "password", CONFIG_V_SILENT, 0, 0, 0, 0 },
 	{ "prompt", CONFIG_V_SILENT, 0, 0, 0, 0 },
 	{ "history_file", CONFIG_V_SILENT, 0, 0, 0, 0 },
 	{ NULL, CONFIG_V_IGNORED, 0, 0, 0, 0 }
@@ -304,18 +306,15 @@ struct config_proc_extra {
 	bool	 killasgroup_given;
 	bool	 has_command;
 	bool	 command_bad;	/* given, but its value had an error */
-	int	 line_of[8];	/* where some keys are, CONFIG_L_* */
+	int	 line_of[4];	/* where some keys are, CONFIG_L_* */
 };
 
 /* Keys whose line config_proc_finish() needs for its messages. */
 enum {
 	CONFIG_L_SOCKET_OWNER,
 	CONFIG_L_SOCKET_MODE,
-	CONFIG_L_SOCKET_BACKLOG,
-	CONFIG_L_EVENTS,
 	CONFIG_L_PRIORITY,
-	CONFIG_L_REDIRECT,
-	CONFIG_L_USER
+	CONFIG_L_REDIRECT
 };
 
 static void config_section_free(struct config_section *);
@@ -1428,9 +1427,9 @@ static void
 config_proc_note_line(struct config_proc_extra *e, const char *key,
     int line)
 {
-	static const char *const keys[] = {
-		"socket_owner", "socket_mode", "socket_backlog", "events",
-		"priority", "redirect_stderr", "user", NULL
+	static const char *const keys[] = {	/* as CONFIG_L_* */
+		"socket_owner", "socket_mode", "priority", "redirect_stderr",
+		NULL
 	};
 	size_t i;
 
@@ -2180,6 +2179,14 @@ config_new_defaults(const char *path)
 	return cfg;
 }
 
+/* 127.0.0.0/8, ::1 or localhost. */
+static bool
+config_host_loopback(const char *h)
+{
+	return strncmp(h, "127.", 4) == 0 || strcmp(h, "::1") == 0 ||
+	    strcmp(h, "localhost") == 0;
+}
+
 /* Checks of [superd] and [inet_http_server] as a whole. */
 static void
 config_check_main(struct config_parser *p, const struct config *cfg)
@@ -2196,6 +2203,15 @@ config_check_main(struct config_parser *p, const struct config *cfg)
 		    config_section_get(s, "port") == NULL)
 			config_diag(p, s->file, s->line, false, "missing "
 			    "'port' in [%s]", s->name);
+		/* SPEC section 11: without a password only loopback
+		 * addresses are served; say so where it is written. */
+		if (s->kind == CONFIG_SEC_INET && cfg->inet_port != 0 &&
+		    cfg->inet_password == NULL && cfg->inet_host != NULL &&
+		    !config_host_loopback(cfg->inet_host) &&
+		    (kv = config_section_get(s, "port")) != NULL)
+			config_diag(p, s->file, kv->line, true, "[%s] has no "
+			    "password: it is served on loopback addresses "
+			    "only, not on %s", s->name, cfg->inet_host);
 		if (s->kind != CONFIG_SEC_MAIN || cfg->state_file == NULL ||
 		    (kv = config_section_get(s, "state_file")) == NULL)
 			continue;

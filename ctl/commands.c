@@ -413,6 +413,7 @@ commands_status_desc(json_t *p, const char *state, char *buf, size_t len)
 	const char *err;
 	struct tm tm;
 	time_t t;
+	size_t n;
 
 	if (strcmp(state, "RUNNING") == 0) {
 		up = json_object_get(p, "uptime_s") ? commands_int(p,
@@ -421,13 +422,23 @@ commands_status_desc(json_t *p, const char *state, char *buf, size_t len)
 		if (up < 0)
 			up = 0;
 		pid = commands_int(p, "pid");
-		snprintf(buf, len, "pid %lld, uptime %lld:%02lld:%02lld",
-		    pid < 0 ? 0 : pid, up / 3600, up / 60 % 60, up % 60);
+		n = (size_t)snprintf(buf, len,
+		    "pid %lld, uptime %lld:%02lld:%02lld", pid < 0 ? 0 : pid,
+		    up / 3600, up / 60 % 60, up % 60);
+		/* Why superd restarted it (a failed health check), if so. */
+		err = commands_str(p, "reason");
+		if (*err != '\0' && n < len)
+			snprintf(buf + n, len - n, "; %s", err);
+		return strlen(buf);
 	} else if (strcmp(state, "STOPPED") == 0 ||
 	    strcmp(state, "EXITED") == 0) {
 		stop = commands_int(p, "stop_time");
 		t = (time_t)stop;
-		if (commands_int(p, "start_time") == 0 || stop == 0 ||
+		err = commands_str(p, "description");
+		/* depends_on: superd says what a STOPPED process waits for. */
+		if (strncmp(err, "waiting for ", 12) == 0)
+			snprintf(buf, len, "%s", err);
+		else if (commands_int(p, "start_time") == 0 || stop == 0 ||
 		    localtime_r(&t, &tm) == NULL)
 			snprintf(buf, len, "Not started");
 		else

@@ -60,14 +60,14 @@ events_unsubscribe(struct events_sub *s)
 
 void
 events_publish(const struct process *p, enum process_state from,
-    enum process_state to)
+    enum process_state to, const char *reason)
 {
 	struct events_sub *s;
 
 	events_depth++;
 	for (s = events_head; s != NULL; s = s->next)
 		if (!s->dead)
-			s->cb(p, from, to, s->arg);
+			s->cb(p, from, to, reason, s->arg);
 	if (--events_depth == 0)
 		events_sweep();
 }

@@ -7,8 +7,10 @@
 
 struct events_sub;
 
+/* reason: why superd itself caused the change ("health check failed 3
+ * times: ..."), NULL when it was the usual course of things. */
 typedef void (*events_cb)(const struct process *, enum process_state from,
-    enum process_state to, void *arg);
+    enum process_state to, const char *reason, void *arg);
 
 /* A new subscription; NULL on allocation failure. */
 struct events_sub *events_subscribe(events_cb, void *arg);
@@ -16,6 +18,6 @@ struct events_sub *events_subscribe(events_cb, void *arg);
 void	events_unsubscribe(struct events_sub *);
 /* Called by process.c only, once per state change. */
 void	events_publish(const struct process *, enum process_state from,
-	    enum process_state to);
+	    enum process_state to, const char *reason);
 
 #endif

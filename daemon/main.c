@@ -358,7 +358,8 @@ main(int argc, char *argv[])
 	m.stopping = false;
 	if ((m.sv = supervisor_new(m.base, cfg, cfg->path != NULL ? cfg->path
 	    : path)) == NULL)
-		fatalx("out of memory");
+		fatalx("cannot set up the programs (see the message above, "
+		    "or out of memory)");
 	cfg = NULL;	/* the supervisor owns it */
 	if ((sigs = signals_new(m.base, m.sv, main_on_shutdown, &m)) == NULL)
 		fatalx("cannot install signal handlers");

@@ -75,6 +75,7 @@ static const struct methods_entry methods_table[] = {
 	{ "process.start", METHODS_CONTROL, method_process_start },
 	{ "process.stop", METHODS_CONTROL, method_process_stop },
 	{ "process.restart", METHODS_CONTROL, method_process_restart },
+	{ "process.reload", METHODS_CONTROL, method_process_reload },
 	{ "process.signal", METHODS_CONTROL, method_process_signal },
 	{ "process.tail", METHODS_READONLY | METHODS_STREAM,
 	    method_process_tail },
@@ -488,27 +489,13 @@ static int
 method_daemon_reopen_logs(struct methods_call *call, json_t **result)
 {
 	static const char *const keys[] = { NULL };
-	const struct config *cfg;
-	struct process *const *procs;
-	size_t i, n, failed = 0;
 
 	if (methods_check_keys(call, keys) == -1)
 		return -1;
-	procs = supervisor_processes(call->env->sup, &n);
-	for (i = 0; i < n; i++)
-		if (procs[i]->output != NULL &&
-		    output_reopen(procs[i]->output) == -1)
-			failed++;
-	cfg = supervisor_config(call->env->sup);
-	if (cfg != NULL && cfg->logfile != NULL &&
-	    log_open_file(cfg->logfile) == -1)
+	/* The same files and processes as SIGUSR2. */
+	if (supervisor_reopen_logs(call->env->sup) == -1)
 		return methods_fail(call, RPC_INTERNAL_ERROR,
-		    "cannot reopen %s: %s", cfg->logfile, strerror(errno));
-	if (failed > 0)
-		return methods_fail(call, RPC_INTERNAL_ERROR,
-		    "%zu process log(s) could not be reopened (see superd's "
-		    "log)", failed);
-	log_info("control: log files reopened");
+		    "some log files could not be reopened (see superd's log)");
 	*result = json_object();
 	return 0;
 }
@@ -781,8 +768,8 @@ method_config_update(struct methods_call *call, json_t **result)
 	}
 	memset(&diff, 0, sizeof(diff));
 	diags_init(&diags);
-	if (supervisor_update(call->env->sup, ngroups > 0 ? groups : NULL,
-	    ngroups, &diff, &diags) == -1) {
+	if (supervisor_apply_config(call->env->sup, ngroups > 0 ? groups :
+	    NULL, ngroups, &diff, &diags) == -1) {
 		rc = methods_fail_diags(call, &diags);
 		free(groups);
 		diags_free(&diags);
@@ -879,18 +866,19 @@ methods_sub_on_close(void *arg)
 
 static void
 methods_sub_on_event(const struct process *p, enum process_state from,
-    enum process_state to, void *arg)
+    enum process_state to, const char *reason, void *arg)
 {
 	struct methods_sub *s = arg;
 	json_t *msg;
 
 	msg = rpc_notification_new("process.state", json_pack(
-	    "{s:s, s:s, s:s, s:I, s:I}",
+	    "{s:s, s:s, s:s, s:I, s:I, s:s*}",
 	    "name", p->fullname,
 	    "from", process_state_name(from),
 	    "to", process_state_name(to),
 	    "pid", (json_int_t)p->pid,
-	    "time", (json_int_t)time(NULL)));
+	    "time", (json_int_t)time(NULL),
+	    "reason", reason));
 	if (msg == NULL)
 		return;
 	/* On failure the client is gone and s with it. */

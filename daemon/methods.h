@@ -133,6 +133,8 @@ int	method_process_list(struct methods_call *, json_t **);
 int	method_process_start(struct methods_call *, json_t **);
 int	method_process_stop(struct methods_call *, json_t **);
 int	method_process_restart(struct methods_call *, json_t **);
+/* process.reload (methods_reload.c). */
+int	method_process_reload(struct methods_call *, json_t **);
 int	method_process_signal(struct methods_call *, json_t **);
 int	method_process_tail(struct methods_call *, json_t **);
 int	method_process_clear_log(struct methods_call *, json_t **);

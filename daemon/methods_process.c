@@ -51,6 +51,7 @@ struct methods_out {
 	size_t	 len;
 	size_t	 cap;
 	bool	 failed;
+	const struct supervisor *sup;	/* for "waiting for db" */
 };
 
 /* Room for n more bytes; false (and failed) when there is none. */
@@ -244,8 +245,9 @@ methods_out_process(struct methods_out *o, const struct process *p)
 {
 	const struct proc_conf *conf = p->conf;
 	const char *out_log, *err_log;
-	size_t lname, lgroup, lerr, ldesc, lout, lelog;
+	size_t lname, lgroup, lerr, ldesc, lout, lelog, lreason;
 	char desc[300];
+	const char *wait;
 	long up = process_uptime(p);
 
 	out_log = methods_log_path(&conf->stdout_log);
@@ -254,16 +256,20 @@ methods_out_process(struct methods_out *o, const struct process *p)
 	desc[0] = '\0';
 	if (p->state != PROCESS_RUNNING)
 		methods_describe(p, desc, sizeof(desc));
+	if (p->state == PROCESS_STOPPED && o->sup != NULL &&
+	    (wait = supervisor_waiting_for(o->sup, p)) != NULL)
+		snprintf(desc, sizeof(desc), "waiting for %s", wait);
 	lname = strlen(p->fullname);
 	lgroup = strlen(conf->group);
 	lerr = strnlen(p->spawnerr, sizeof(p->spawnerr));
 	ldesc = strlen(desc);
+	lreason = strnlen(p->reason, sizeof(p->reason));
 	lout = strlen(out_log);
 	lelog = strlen(err_log);
 	/* Keys, numbers and the RUNNING description fit in 512 bytes. */
 	if (lname + lgroup + lout + lelog > SIZE_MAX / 8 ||
 	    !methods_out_reserve(o, 512 + METHODS_OUT_STR_MAX(lname + lgroup +
-	    lerr + ldesc + lout + lelog)))
+	    lerr + ldesc + lreason + lout + lelog)))
 		return;
 	METHODS_OUT_LIT(o, "{\"name\":");
 	methods_out_str(o, p->fullname, lname);
@@ -298,6 +304,9 @@ methods_out_process(struct methods_out *o, const struct process *p)
 		METHODS_OUT_LIT(o, "\"");
 	} else
 		methods_out_str(o, desc, ldesc);
+	/* Why superd itself last restarted it (a failed health check). */
+	METHODS_OUT_LIT(o, ",\"reason\":");
+	methods_out_str(o, p->reason, lreason);
 	METHODS_OUT_LIT(o, ",\"stdout_logfile\":");
 	methods_out_str(o, out_log, lout);
 	METHODS_OUT_LIT(o, ",\"stderr_logfile\":");
@@ -330,7 +339,7 @@ int
 method_process_list(struct methods_call *call, json_t **result)
 {
 	static const char *const keys[] = { "names", NULL };
-	struct methods_out o = { NULL, 0, 0, false };
+	struct methods_out o = { NULL, 0, 0, false, NULL };
 	struct process *const *all;
 	struct process **procs = NULL;
 	const char **names = NULL;
@@ -350,6 +359,7 @@ method_process_list(struct methods_call *call, json_t **result)
 		all = supervisor_processes(call->env->sup, &n);
 	}
 	free(names);
+	o.sup = call->env->sup;
 	if (call->id == NULL) {
 		free(procs);
 		return METHODS_DEFERRED;	/* a notification: no answer */
@@ -499,13 +509,20 @@ methods_op_judge(struct methods_op *op, struct methods_item *it,
 	}
 	if (p->state == PROCESS_STARTING)
 		return false;
-	/* process.c also files "Exited too quickly..." under spawnerr
-	 * when a start fails by an exit: that is 104, not 103. */
-	if (p->spawnerr[0] != '\0' &&
-	    strncmp(p->spawnerr, "Exited too quickly", 18) != 0) {
+	/* depends_on: queued until its dependencies are RUNNING. */
+	if (p->state == PROCESS_STOPPED &&
+	    supervisor_waiting_for(op->env->sup, p) != NULL)
+		return false;
+	/* Only a spawn error is 103; an early exit or a start that never
+	 * became ready is 104. */
+	if (p->failure == PROCESS_FAIL_SPAWN) {
 		snprintf(msg, sizeof(msg), "%s: spawn error: %.256s", it->name,
 		    p->spawnerr);
 		methods_item_set(it, false, RPC_SPAWN_ERROR, msg);
+	} else if (p->failure == PROCESS_FAIL_NOT_READY) {
+		snprintf(msg, sizeof(msg), "%s: %.256s (%s)", it->name,
+		    p->spawnerr, process_state_name(p->state));
+		methods_item_set(it, false, RPC_ABNORMAL_TERMINATION, msg);
 	} else {
 		snprintf(msg, sizeof(msg), "%s: exited too quickly (%s)",
 		    it->name, process_state_name(p->state));
@@ -559,17 +576,21 @@ methods_op_on_later(evutil_socket_t fd, short what, void *arg)
 
 static void
 methods_op_on_event(const struct process *p, enum process_state from,
-    enum process_state to, void *arg)
+    enum process_state to, const char *reason, void *arg)
 {
 	struct methods_op *op = arg;
 	struct timeval now = { 0, 0 };
 	size_t i;
 
+	(void)reason;
 	(void)from;
 	(void)to;
+	/* Every item: a start waiting for a dependency is settled by
+	 * that dependency's change (it went FATAL). */
 	for (i = 0; i < op->n; i++)
-		if (op->items[i].p == p)
-			methods_op_judge(op, &op->items[i], p);
+		if (op->items[i].p == p || (p != NULL &&
+		    op->items[i].p->state == PROCESS_STOPPED))
+			methods_op_judge(op, &op->items[i], op->items[i].p);
 	if (!methods_op_settled(op))
 		return;
 	if (op->kind == METHODS_OP_RESTART && op->stopping) {
@@ -603,7 +624,8 @@ static void
 methods_op_wait(struct methods_op *op)
 {
 	if (methods_op_settled(op)) {
-		methods_op_on_event(NULL, PROCESS_UNKNOWN, PROCESS_UNKNOWN, op);
+		methods_op_on_event(NULL, PROCESS_UNKNOWN, PROCESS_UNKNOWN, NULL,
+		    op);
 		return;
 	}
 	if (op->sub == NULL)
@@ -652,7 +674,7 @@ methods_op_start_half(struct methods_op *op)
 			    "superd is shutting down");
 			continue;
 		}
-		rc = process_start(it->p);
+		rc = supervisor_start(op->env->sup, it->p, true);
 		/* SPEC: start of a running one succeeds; a stopping one
 		 * is neither started nor running. */
 		if (rc == RPC_ALREADY_STARTED &&
@@ -692,7 +714,7 @@ methods_op_stop_half(struct methods_op *op)
 	op->stopping = op->kind == METHODS_OP_RESTART;
 	for (i = 0; i < op->n; i++) {
 		it = &op->items[i];
-		rc = process_stop(it->p);
+		rc = supervisor_stop(op->env->sup, it->p, true);
 		if (rc != 0 && rc != RPC_NOT_RUNNING) {
 			char msg[300];
 

@@ -192,12 +192,13 @@ notify_on_status_timer(evutil_socket_t fd, short what, void *arg)
 
 static void
 notify_on_state(const struct process *p, enum process_state from,
-    enum process_state to, void *arg)
+    enum process_state to, const char *reason, void *arg)
 {
 	struct timespec now;
 	struct timeval tv;
 	long long since_ms, wait_ms;
 
+	(void)reason;
 	(void)p;
 	(void)from;
 	(void)to;

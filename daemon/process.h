@@ -16,7 +16,7 @@
 struct event_base;
 struct event;
 struct output;
-struct supervisor;
+struct process_ctx;
 
 /* Numbers as supervisord's, so scripts that compare them keep working. */
 enum process_state {
@@ -30,6 +30,17 @@ enum process_state {
 	PROCESS_UNKNOWN = 1000
 };
 
+/*
+ * Why the last start failed, for callers that map it to an RPC code
+ * (spawn error 103 vs abnormal termination 104) or describe it.
+ */
+enum process_failure {
+	PROCESS_FAIL_NONE = 0,
+	PROCESS_FAIL_SPAWN,	/* fork/setup/exec failed (spawnerr) */
+	PROCESS_FAIL_EXITED,	/* exited before startsecs / before ready */
+	PROCESS_FAIL_NOT_READY	/* not ready within ready_timeout */
+};
+
 struct process {
 	const struct proc_conf *conf;	/* borrowed from the live config */
 	char	*fullname;	/* "web" or "web:web_00", as users name it */
@@ -41,13 +52,23 @@ struct process {
 	int	 exitstatus;	/* last exit code, or -signal */
 	bool	 killed_by_signal;
 	char	 spawnerr[256];	/* "" when the last spawn went well */
+	enum process_failure failure;	/* of the last start */
+	/* Why superd itself last restarted it ("health check failed 3
+	 * times: ..."), "" when it did not: process.list's description. */
+	char	 reason[256];
 	int	 backoff;	/* failed starts since the last RUNNING */
+	unsigned long restarts;	/* spawns after the first */
+	unsigned long health_failures;	/* failed health checks, in all */
 	bool	 stop_requested;
 	int	 stdin_fd;	/* write end when stdin = pipe, else -1 */
 	struct output *output;	/* owned: pipes, log files, tail ring */
-	struct supervisor *supervisor;
+	const struct process_ctx *ctx;	/* borrowed, owned above */
 	struct event_base *base;
-	struct event *timer;	/* startsecs, backoff delay, stopwaitsecs */
+	/* The one timer; what it means comes from the state: startsecs or
+	 * ready_timeout in STARTING, the health interval in RUNNING, the
+	 * retry delay in BACKOFF, the restart delay in EXITED, stopwaitsecs
+	 * in STOPPING. */
+	struct event *timer;
 	void	*internal;	/* process.c's own bookkeeping */
 };
 
@@ -67,9 +88,10 @@ struct process_ctx {
 	void	*socket_arg;
 };
 
-/* A new STOPPED process for `conf`; NULL on allocation failure. */
-struct process *process_new(struct event_base *, struct supervisor *,
-	    const struct proc_conf *);
+/* A new STOPPED process for `conf` named `fullname` (copied); `ctx` must
+ * outlive it. NULL on allocation failure. */
+struct process *process_new(const struct process_ctx *,
+	    const struct proc_conf *, const char *fullname);
 /* Frees a process that is not running (asserted). */
 void	process_free(struct process *);
 /* Point at an equal definition from a newer config snapshot. */
@@ -106,25 +128,39 @@ char	*process_make_fullname(const struct group_conf *,
  * RPC_NOT_RUNNING. Used by a shutdown past its deadline. */
 int	process_kill(struct process *);
 
-/* The pure state machine, kept free of syscalls so that it can be unit
- * tested. Every transition process.c makes is one of these. */
+/*
+ * The lifecycle is one action table, process_actions[state][event] (in
+ * process.c): each cell does the effects and calls the one
+ * process_set_state(). Everything that happens to a process is one of
+ * these events.
+ */
 enum process_event {
-	PROCESS_EV_START = 0,	/* spawn attempt: operator, autostart, retry */
-	PROCESS_EV_SPAWN_FAIL,	/* fork/setup/exec failed */
-	PROCESS_EV_UP,		/* alive for startsecs */
+	PROCESS_EV_START = 0,	/* operator, autostart: start it */
+	PROCESS_EV_STOP,	/* operator, shutdown, update: stop it */
+	PROCESS_EV_TIMEOUT,	/* the one timer (meaning from the state) */
+	PROCESS_EV_EXEC,	/* the spawn status pipe closed: exec'd */
 	PROCESS_EV_EXIT,	/* the child was reaped */
-	PROCESS_EV_STOP,	/* operator stop, shutdown, update */
-	PROCESS_EV_GIVE_UP,	/* more failed starts than startretries */
+	PROCESS_EV_READY,	/* a check passed: ready (STARTING), healthy */
+	PROCESS_EV_CHECK_FAIL,	/* a ready= try or health check failed */
 	PROCESS_EV_COUNT
 };
-/* The state after `ev` in `from`; false when `ev` does not apply there. */
-bool	process_next_state(enum process_state from, enum process_event ev,
-	    enum process_state *to);
-/* Seconds to wait in BACKOFF after `failures` failed starts: one more
- * per failure (1, 2, 3...) as supervisord, saturating at
+/* Feed one event to the table: 0, or an rpc_code for START/STOP
+ * (RPC_ALREADY_STARTED, RPC_NOT_RUNNING, RPC_SPAWN_ERROR...). */
+int	process_handle(struct process *, enum process_event);
+/* True when the table has a cell for `ev` in state `s` (the others are
+ * ignored). */
+bool	process_handles(enum process_state s, enum process_event ev);
+
+/* Seconds to wait in BACKOFF after `failures` failed starts, linear: one
+ * more per failure (1, 2, 3...) as supervisord, saturating at
  * PROCESS_BACKOFF_MAX. */
 #define PROCESS_BACKOFF_MAX 60
 unsigned int process_backoff_delay(long failures);
+/* The delay in ms before try `n` (n >= 1) of `kind`: linear n s (capped
+ * at PROCESS_BACKOFF_MAX), exponential 2^(n-1) s capped at `max` s, with
+ * jitter of up to +-10% taken from `rnd` (uniform 0..UINT32_MAX). */
+long	process_backoff_ms(enum backoff_kind kind, long n, int max,
+	    unsigned int rnd);
 /* True when `failures` failed starts exhaust startretries (FATAL). */
 bool	process_gives_up(long failures, int startretries);
 /* True when an exit from RUNNING restarts the process. */

@@ -9,7 +9,6 @@
 
 #include "config.h"
 #include "log.h"
-#include "notify.h"
 #include "signals.h"
 #include "supervisor.h"
 
@@ -49,32 +48,20 @@ signals_on_term(evutil_socket_t sig, short what, void *arg)
 		s->on_shutdown(s->arg);
 }
 
-static void
-signals_log_list(const char *what, char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		log_info("reload: %s %s", what, v[i]);
-}
-
 int
 signals_reload(struct supervisor *sv)
 {
 	struct config_diff diff;
 	struct diags diags;
-	const char *keys[16];
 	char buf[1024];
-	size_t i, n;
+	size_t i;
 	int rc;
 
 	if (supervisor_shutting_down(sv))
 		return 0;
-	notify_send("RELOADING=1");
-	log_info("reloading the config");
 	diags_init(&diags);
-	memset(&diff, 0, sizeof(diff));
-	rc = supervisor_update(sv, NULL, 0, &diff, &diags);
+	/* The same path as config.update: notify, update, diff logged. */
+	rc = supervisor_apply_config(sv, NULL, 0, &diff, &diags);
 	for (i = 0; i < diags.n; i++) {
 		diags_format(&diags.v[i], buf, sizeof(buf));
 		if (diags.v[i].warning)
@@ -82,21 +69,8 @@ signals_reload(struct supervisor *sv)
 		else
 			log_error("%s", buf);
 	}
-	if (rc == -1)
-		log_error("reload failed: the config is invalid; nothing "
-		    "changed");
-	else {
-		signals_log_list("added", diff.added, diff.nadded);
-		signals_log_list("changed", diff.changed, diff.nchanged);
-		signals_log_list("removed", diff.removed, diff.nremoved);
-		n = supervisor_restart_needed(sv, keys, 16);
-		for (i = 0; i < n; i++)
-			log_warn("reload: %s changed: restart superd to apply "
-			    "it", keys[i]);
-		config_diff_free(&diff);
-	}
+	config_diff_free(&diff);
 	diags_free(&diags);
-	notify_send("READY=1");
 	return rc;
 }
 

@@ -2,11 +2,12 @@
  * fork/exec of one process.
  *
  * The parent resolves everything first: the executable (a PATH search
- * when argv[0] has no '/'), the environment, the supplementary groups
- * (getgrouplist() is NSS: never after fork), the pipes. The child then
- * only calls async-signal-safe functions: setsid, sigaction, dup2,
- * close_range, chdir, umask, setgroups, setresgid, setresuid, execve,
- * write, _exit. Any failure there is written to the status pipe as
+ * when argv[0] has no '/'), the environment, the pipes; the
+ * supplementary groups were resolved at config load (NSS never runs at
+ * spawn). The child then only calls async-signal-safe functions: setsid,
+ * sigaction, dup2, fcntl, close_range, open/write/close (its
+ * oom_score_adj), chdir, umask, setgroups, setresgid, setresuid, getpid,
+ * execve, _exit. Any failure there is written to the status pipe as
  * {stage, errno} and the child exits 127 without exec'ing.
  *
  * The child is made as glibc's posix_spawn makes it: clone() with
@@ -14,8 +15,9 @@
  * (fork was most of the cost of a spawn), and the parent stays suspended
  * until the child has exec'd or exited, so the child may read the
  * parent's memory (the prepared argv/envp) safely. The child writes none
- * of it: the identity switch uses raw syscalls rather than glibc's
- * set*id wrappers, which may touch process-wide state.
+ * of it but the digits of its own LISTEN_PID, into a string made for
+ * this spawn alone; the identity switch uses raw syscalls rather than
+ * glibc's set*id wrappers, which may touch process-wide state.
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -42,6 +44,8 @@ extern char **environ;
 enum spawn_stage {
 	SPAWN_STAGE_SETSID = 1,
 	SPAWN_STAGE_STDIO,
+	SPAWN_STAGE_OOM,
+	SPAWN_STAGE_LISTEN,
 	SPAWN_STAGE_CHDIR,
 	SPAWN_STAGE_SETGROUPS,
 	SPAWN_STAGE_SETGID,
@@ -64,8 +68,11 @@ struct spawn_child {
 	bool	 switch_user;
 	uid_t	 uid;
 	gid_t	 gid;
-	gid_t	*groups;
+	const gid_t *groups;
 	size_t	 ngroups;
+	int	 oom_score_adj;
+	int	 listen_fd;	/* -1, or the held socket for fd 3 */
+	char	*listen_pid;	/* digits of "LISTEN_PID=...", or NULL */
 	int	 stdin_fd;	/* dup'ed to 0 */
 	int	 out_fd;	/* dup'ed to 1 */
 	int	 err_fd;	/* dup'ed to 2 */
@@ -179,11 +186,15 @@ spawn_env_dropped(const char *kv)
 	return false;
 }
 
+/* Room for any pid's digits; the child overwrites them. */
+#define SPAWN_LISTEN_PID "LISTEN_PID=00000000000000000000"
+
 /*
  * superd's environment (minus systemd's handshake variables), then the
- * user's passwd defaults when user= is set, then [superd] environment,
- * then the program's own, then SUPERVISOR_*: what is written in the
- * config wins over what is inherited.
+ * user's passwd defaults when user= is set, then SUPERVISOR_* (as
+ * supervisord), then [superd] environment, then the program's own: what
+ * is written in the config wins over what superd sets, and a program may
+ * override SUPERVISOR_*. Last the socket handshakes, which must be true.
  */
 static int
 spawn_env_build(const struct spawn_req *req, struct spawn_env *e)
@@ -205,17 +216,41 @@ spawn_env_build(const struct spawn_req *req, struct spawn_env *e)
 		    spawn_env_putf(e, "SHELL", c->shell) == -1)
 			return -1;
 	}
+	if (spawn_env_put(e, "SUPERVISOR_ENABLED=1") == -1 ||
+	    spawn_env_putf(e, "SUPERVISOR_PROCESS_NAME", c->name) == -1 ||
+	    spawn_env_putf(e, "SUPERVISOR_GROUP_NAME", c->group) == -1)
+		return -1;
+	if (req->server_url != NULL &&
+	    spawn_env_putf(e, "SUPERVISOR_SERVER_URL", req->server_url) == -1)
+		return -1;
 	for (kv = req->global_env; kv != NULL && *kv != NULL; kv++)
 		if (spawn_env_put(e, *kv) == -1)
 			return -1;
 	for (kv = c->environment; kv != NULL && *kv != NULL; kv++)
 		if (spawn_env_put(e, *kv) == -1)
 			return -1;
-	if (spawn_env_put(e, "SUPERVISOR_ENABLED=1") == -1 ||
-	    spawn_env_putf(e, "SUPERVISOR_PROCESS_NAME", c->name) == -1 ||
-	    spawn_env_putf(e, "SUPERVISOR_GROUP_NAME", c->group) == -1)
+	if (req->listen_fd >= 0 && !c->fcgi) {
+		if (spawn_env_put(e, "LISTEN_FDS=1") == -1 ||
+		    spawn_env_put(e, SPAWN_LISTEN_PID) == -1 ||
+		    spawn_env_putf(e, "LISTEN_FDNAMES", c->program) == -1)
+			return -1;
+	}
+	if (req->notify_path != NULL &&
+	    spawn_env_putf(e, "NOTIFY_SOCKET", req->notify_path) == -1)
 		return -1;
 	return 0;
+}
+
+/* The digits part of this spawn's LISTEN_PID string, NULL if none. */
+static char *
+spawn_env_listen_pid(const struct spawn_env *e)
+{
+	size_t i, klen = strlen("LISTEN_PID=");
+
+	for (i = 0; i < e->n; i++)
+		if (strncmp(e->v[i], "LISTEN_PID=", klen) == 0)
+			return e->v[i] + klen;
+	return NULL;
 }
 
 /*
@@ -255,38 +290,6 @@ spawn_find_exec(const char *name, const char *path, char *buf, size_t len)
 	return err;
 }
 
-/* The groups of `user` (primary gid included), computed before fork. */
-static int
-spawn_groups(const char *user, gid_t gid, gid_t **out, size_t *nout)
-{
-	gid_t *g = NULL, *ng;
-	int n = 16;
-
-	for (;;) {
-		int want = n;
-
-		ng = reallocarray(g, (size_t)n, sizeof(*g));
-		if (ng == NULL) {
-			free(g);
-			return -1;
-		}
-		g = ng;
-		if (getgrouplist(user, gid, g, &want) != -1) {
-			*out = g;
-			*nout = (size_t)want;
-			return 0;
-		}
-		if (want <= n || want > 65536) {
-			/* Cannot grow: keep just the primary group. */
-			g[0] = gid;
-			*out = g;
-			*nout = 1;
-			return 0;
-		}
-		n = want;
-	}
-}
-
 static void
 spawn_child_fail(int fd, int stage, int err)
 {
@@ -308,13 +311,66 @@ spawn_child_close_from(int lo, int maxfd)
 		(void)close(fd);
 }
 
+/* Decimal digits of v (may be negative) into buf, NUL-terminated;
+ * async-signal-safe. Returns the length. */
+static size_t
+spawn_itoa(long v, char *buf)
+{
+	char tmp[24];
+	size_t n = 0, i = 0;
+	unsigned long u = v < 0 ? -(unsigned long)v : (unsigned long)v;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		buf[i++] = '-';
+	while (n > 0)
+		buf[i++] = tmp[--n];
+	buf[i] = '\0';
+	return i;
+}
+
+/* Children start at 0 (or the program's own value), never at superd's:
+ * an operator who protects superd (-900) does not mean its programs. */
+static int
+spawn_child_oom(int adj)
+{
+	char buf[24];
+	size_t len;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC)) ==
+	    -1)
+		return errno == ENOENT ? 0 : -1;
+	len = spawn_itoa(adj, buf);
+	do
+		n = write(fd, buf, len);
+	while (n == -1 && errno == EINTR);
+	(void)close(fd);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+/* fd to `to` with close-on-exec cleared (dup2 onto itself keeps it). */
+static int
+spawn_child_place(int fd, int to)
+{
+	if (fd == to)
+		return fcntl(fd, F_SETFD, 0);
+	return dup2(fd, to) == -1 ? -1 : 0;
+}
+
 /* In the child: async-signal-safe calls only. Never returns. */
 static void __attribute__((noreturn))
 spawn_child_run(const struct spawn_child *a)
 {
 	struct sigaction sa;
 	sigset_t none;
-	int s, sfd = a->status_fd;
+	int s, sfd = a->status_fd, lfd = a->listen_fd;
+	/* The first fd the child does not keep: 4 with a socket at 3. */
+	int keep = a->listen_fd != -1 && a->stdin_fd != a->listen_fd ? 4 : 3;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
@@ -326,15 +382,30 @@ spawn_child_run(const struct spawn_child *a)
 
 	if (setsid() == -1)
 		spawn_child_fail(sfd, SPAWN_STAGE_SETSID, errno);
-	if (dup2(a->stdin_fd, 0) == -1 || dup2(a->out_fd, 1) == -1 ||
-	    dup2(a->err_fd, 2) == -1)
+	/* The status pipe and the socket out of the way of 0-3 first. */
+	if (sfd <= 3 && (sfd = fcntl(sfd, F_DUPFD_CLOEXEC, 4)) == -1)
+		_exit(127);
+	if (lfd != -1 && lfd <= 3 && lfd != keep - 1 &&
+	    (lfd = fcntl(lfd, F_DUPFD_CLOEXEC, 4)) == -1)
+		spawn_child_fail(sfd, SPAWN_STAGE_LISTEN, errno);
+	if (spawn_child_place(a->stdin_fd, 0) == -1 ||
+	    spawn_child_place(a->out_fd, 1) == -1 ||
+	    spawn_child_place(a->err_fd, 2) == -1)
 		spawn_child_fail(sfd, SPAWN_STAGE_STDIO, errno);
-	/* Everything but 0-2 and the status pipe (close-on-exec) goes. */
-	if ((sfd > 3 && close_range(3, (unsigned)sfd - 1, 0) == -1) ||
-	    close_range((unsigned)sfd + 1, ~0U, 0) == -1) {
-		spawn_child_close_from(3, sfd);
+	if (lfd != -1 && keep == 4 && spawn_child_place(lfd, 3) == -1)
+		spawn_child_fail(sfd, SPAWN_STAGE_LISTEN, errno);
+	if (a->listen_pid != NULL)
+		(void)spawn_itoa((long)syscall(SYS_getpid), a->listen_pid);
+	/* Everything but 0-2 (and 3: the socket) and the status pipe
+	 * (close-on-exec) goes. */
+	if ((sfd > keep && close_range((unsigned)keep, (unsigned)sfd - 1, 0) ==
+	    -1) || close_range((unsigned)sfd + 1, ~0U, 0) == -1) {
+		spawn_child_close_from(keep, sfd);
 		spawn_child_close_from(sfd + 1, a->maxfd);
 	}
+	/* Before the user switch: only privilege may lower it. */
+	if (spawn_child_oom(a->oom_score_adj) == -1)
+		spawn_child_fail(sfd, SPAWN_STAGE_OOM, errno);
 	if (a->switch_user) {
 		uid_t r, e, sv;
 
@@ -458,11 +529,13 @@ spawn_start(const struct spawn_req *req, struct spawn_res *res, char *err,
 			goto out;
 		}
 	} else if (c->user != NULL) {
-		if (spawn_groups(c->user, c->gid, &a.groups, &a.ngroups)
-		    == -1) {
-			snprintf(err, errlen, "cannot list the groups of %s",
-			    c->user);
-			goto out;
+		/* Resolved at config load; without them, the primary only. */
+		if (c->groups != NULL && c->ngroups > 0) {
+			a.groups = c->groups;
+			a.ngroups = c->ngroups;
+		} else {
+			a.groups = &c->gid;
+			a.ngroups = 1;
 		}
 		a.switch_user = true;
 		a.uid = c->uid;
@@ -476,7 +549,7 @@ spawn_start(const struct spawn_req *req, struct spawn_res *res, char *err,
 		    strerror(errno));
 		goto out;
 	}
-	if (!c->stdin_pipe &&
+	if (!c->stdin_pipe && !(c->fcgi && req->listen_fd >= 0) &&
 	    (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "cannot open /dev/null: %s",
 		    strerror(errno));
@@ -495,6 +568,13 @@ spawn_start(const struct spawn_req *req, struct spawn_res *res, char *err,
 	a.directory = c->directory;
 	a.umask = c->umask;
 	a.stdin_fd = c->stdin_pipe ? inp[0] : devnull;
+	/* [fcgi-program:x]: the socket is stdin, as supervisord does. */
+	if (c->fcgi && req->listen_fd >= 0)
+		a.stdin_fd = req->listen_fd;
+	a.listen_fd = req->listen_fd;
+	a.listen_pid = req->listen_fd >= 0 && !c->fcgi ?
+	    spawn_env_listen_pid(&env) : NULL;
+	a.oom_score_adj = c->oom_score_adj;
 	a.out_fd = outp[1];
 	a.err_fd = c->redirect_stderr ? outp[1] : errp[1];
 	a.status_fd = stp[1];
@@ -541,7 +621,6 @@ out:
 	spawn_close(&stp[0]);
 	spawn_close(&stp[1]);
 	spawn_close(&devnull);
-	free(a.groups);
 	spawn_env_free(&env);
 	return rc;
 }
@@ -587,6 +666,14 @@ spawn_read_status(int fd, const struct proc_conf *c, char *err, size_t errlen)
 		break;
 	case SPAWN_STAGE_STDIO:
 		snprintf(err, errlen, "dup2: %s", strerror(st.err));
+		break;
+	case SPAWN_STAGE_OOM:
+		snprintf(err, errlen, "cannot set oom_score_adj %d: %s",
+		    c->oom_score_adj, strerror(st.err));
+		break;
+	case SPAWN_STAGE_LISTEN:
+		snprintf(err, errlen, "cannot pass the socket: %s",
+		    strerror(st.err));
 		break;
 	default:
 		snprintf(err, errlen, "spawn failed: %s", strerror(st.err));

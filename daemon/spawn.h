@@ -14,8 +14,13 @@
 
 struct spawn_req {
 	const struct proc_conf *conf;
-	const char *fullname;	/* SUPERVISOR_PROCESS_NAME */
+	const char *fullname;	/* for messages */
 	char *const *global_env;	/* [superd] environment, may be NULL */
+	const char *server_url;	/* SUPERVISOR_SERVER_URL, may be NULL */
+	/* A held listening socket (SPEC 8), -1 when none: fd 3 with
+	 * LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES, or fd 0 with conf->fcgi. */
+	int	 listen_fd;
+	const char *notify_path;	/* NOTIFY_SOCKET, NULL when none */
 };
 
 struct spawn_res {

@@ -28,10 +28,15 @@
 #include <event2/event.h>
 
 #include "events.h"
+#include "listeners.h"
 #include "log.h"
+#include "notify.h"
 #include "output.h"
-#include "process.h"
 #include "probe.h"
+#include "process.h"
+#include "rpc.h"
+#include "sockets.h"
+#include "state.h"
 #include "supervisor.h"
 
 struct supervisor_snap {
@@ -81,6 +86,7 @@ struct supervisor {
 	struct supervisor_pending *pend;
 	size_t	 npend;
 	struct events_sub *sub;
+	struct listeners *listeners;	/* [eventlistener:x] pools */
 	struct event *tick;
 	bool	 shutting_down;
 	bool	 done_called;
@@ -90,6 +96,27 @@ struct supervisor {
 	struct event *deadline;
 	const char *restart_keys[SUPERVISOR_MAX_RESTART_KEYS];
 	size_t	 nrestart;
+	/* What processes are given from above (process_ctx). */
+	struct process_ctx ctx;
+	char	*server_url;
+	char	*runtime_dir;
+	struct sockets *socks;
+	struct state *state;
+	/* depends_on: processes asked to start whose dependencies are not
+	 * all RUNNING yet, and processes asked to stop while a dependent
+	 * is still on its way down. */
+	struct process **waiting;
+	size_t	 nwaiting;
+	struct process **stopq;
+	size_t	 nstopq;
+	/* Start order of the live snapshot's programs (config). */
+	const char **order;
+	size_t	 norder;
+	/* Capacities reserved before an update mutates anything, so that
+	 * running out of memory half way cannot lose track of a child. */
+	size_t	 flatcap;
+	size_t	 retcap;
+	size_t	 pendcap;
 };
 
 /* ---- snapshots ---- */
@@ -150,43 +177,115 @@ supervisor_group_cmp(const void *a, const void *b)
 	return strcmp(x->gc->name, y->gc->name);
 }
 
+/*
+ * Make room for `nproc` processes in the flat registry (and as many
+ * waiting or queued), plus every current process retiring or pending at
+ * once: an update reserves first and then cannot fail half way.
+ */
+static int
+supervisor_reserve(struct supervisor *sv, size_t nproc)
+{
+	struct process **v;
+	struct supervisor_retiree *r;
+	struct supervisor_pending *pd;
+	int64_t *k;
+	size_t want;
+
+	if (nproc > sv->flatcap) {
+		if ((v = reallocarray(sv->flat, nproc + 1, sizeof(*v))) ==
+		    NULL)
+			return -1;
+		sv->flat = v;
+		if ((k = reallocarray(sv->keys, nproc + 1, sizeof(*k))) ==
+		    NULL)
+			return -1;
+		sv->keys = k;
+		if ((v = reallocarray(sv->waiting, nproc + 1, sizeof(*v))) ==
+		    NULL)
+			return -1;
+		sv->waiting = v;
+		if ((v = reallocarray(sv->stopq, nproc + 1, sizeof(*v))) ==
+		    NULL)
+			return -1;
+		sv->stopq = v;
+		sv->flatcap = nproc;
+	}
+	want = sv->nret + sv->nflat + 1;
+	if (want > sv->retcap) {
+		if ((r = reallocarray(sv->ret, want, sizeof(*r))) == NULL)
+			return -1;
+		sv->ret = r;
+		sv->retcap = want;
+	}
+	want = sv->npend + sv->nflat + 1;
+	if (want > sv->pendcap) {
+		if ((pd = reallocarray(sv->pend, want, sizeof(*pd))) == NULL)
+			return -1;
+		sv->pend = pd;
+		sv->pendcap = want;
+	}
+	return 0;
+}
+
+/* The position of `program` in the live start order (depends_on first,
+ * then priority); programs not found go last. */
+static size_t
+supervisor_order_of(const struct supervisor *sv, const char *program)
+{
+	size_t i;
+
+	for (i = 0; i < sv->norder; i++)
+		if (strcmp(sv->order[i], program) == 0)
+			return i;
+	return sv->norder;
+}
+
+static void
+supervisor_set_order(struct supervisor *sv, const struct config *cfg)
+{
+	const char **o;
+	size_t n = 0;
+
+	if ((o = config_start_order(cfg, &n)) == NULL && cfg->ngroups > 0) {
+		/* Priority alone still orders; depends_on is still waited
+		 * for at start and at stop. */
+		log_error("supervisor: out of memory ordering programs");
+		n = 0;
+	}
+	free(sv->order);
+	sv->order = o;
+	sv->norder = n;
+}
+
+/* Fill the flat registry from the groups; room was reserved. */
 static int
 supervisor_rebuild(struct supervisor *sv)
 {
-	struct process **flat;
-	int64_t *keys;
 	size_t i, j, n = 0;
 
 	qsort(sv->groups, sv->ngroups, sizeof(*sv->groups),
 	    supervisor_group_cmp);
 	for (i = 0; i < sv->ngroups; i++)
 		n += sv->groups[i].n;
-	flat = calloc(n + 1, sizeof(*flat));
-	keys = calloc(n + 1, sizeof(*keys));
-	if (flat == NULL || keys == NULL) {
-		free(flat);
-		free(keys);
+	if (supervisor_reserve(sv, n) == -1)
 		return -1;
-	}
 	n = 0;
 	for (i = 0; i < sv->ngroups; i++) {
 		for (j = 0; j < sv->groups[i].n; j++) {
-			flat[n] = sv->groups[i].procs[j];
-			keys[n] = supervisor_key(sv->groups[i].gc->priority,
-			    flat[n]->conf->priority);
+			sv->flat[n] = sv->groups[i].procs[j];
+			sv->keys[n] = supervisor_key(sv->groups[i].gc->priority,
+			    sv->flat[n]->conf->priority);
 			n++;
 		}
 	}
-	free(sv->flat);
-	free(sv->keys);
-	sv->flat = flat;
-	sv->keys = keys;
+	sv->flat[n] = NULL;
 	sv->nflat = n;
 	return 0;
 }
 
 struct supervisor_ord {
 	struct process *p;
+	size_t	 order;
 	int64_t	 key;
 	size_t	 idx;
 };
@@ -196,17 +295,294 @@ supervisor_ord_cmp(const void *a, const void *b)
 {
 	const struct supervisor_ord *x = a, *y = b;
 
+	if (x->order != y->order)
+		return x->order < y->order ? -1 : 1;
 	if (x->key != y->key)
 		return x->key < y->key ? -1 : 1;
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-/* Start the autostart processes among `procs` in ascending priority. */
+/* ---- depends_on ---- */
+
+static void supervisor_kick(struct supervisor *);
+
+static bool
+supervisor_listed(struct process *const *v, size_t n, const struct process *p)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] == p)
+			return true;
+	return false;
+}
+
+static void
+supervisor_unlist(struct process **v, size_t *n, const struct process *p)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++) {
+		if (v[i] == p) {
+			memmove(&v[i], &v[i + 1], (*n - i - 1) * sizeof(*v));
+			(*n)--;
+			return;
+		}
+	}
+}
+
+/* Forget `p` in the depends_on queues (it is retired or freed). */
+static void
+supervisor_unqueue(struct supervisor *sv, const struct process *p)
+{
+	supervisor_unlist(sv->waiting, &sv->nwaiting, p);
+	supervisor_unlist(sv->stopq, &sv->nstopq, p);
+}
+
+static bool
+supervisor_depends(const struct proc_conf *pc, const char *program)
+{
+	size_t i;
+
+	for (i = 0; pc->depends_on != NULL && pc->depends_on[i] != NULL; i++)
+		if (strcmp(pc->depends_on[i], program) == 0)
+			return true;
+	return false;
+}
+
+/* The first program `p` depends on that is not entirely RUNNING, or
+ * NULL when every dependency is up. */
+static const char *
+supervisor_unmet(const struct supervisor *sv, const struct process *p)
+{
+	const char *dep;
+	size_t i, k;
+
+	for (i = 0; p->conf->depends_on != NULL &&
+	    (dep = p->conf->depends_on[i]) != NULL; i++)
+		for (k = 0; k < sv->nflat; k++)
+			if (strcmp(sv->flat[k]->conf->program, dep) == 0 &&
+			    sv->flat[k]->state != PROCESS_RUNNING)
+				return dep;
+	return NULL;
+}
+
+/* A program `p` depends on that gave up (a process of it is FATAL):
+ * waiting for it would never end. NULL when none. */
+static const char *
+supervisor_dep_failed(const struct supervisor *sv, const struct process *p)
+{
+	const char *dep;
+	size_t i, k;
+
+	for (i = 0; p->conf->depends_on != NULL &&
+	    (dep = p->conf->depends_on[i]) != NULL; i++)
+		for (k = 0; k < sv->nflat; k++)
+			if (strcmp(sv->flat[k]->conf->program, dep) == 0 &&
+			    sv->flat[k]->state == PROCESS_FATAL)
+				return dep;
+	return NULL;
+}
+
+/* True while a process that depends on `p` still has a pid. */
+static bool
+supervisor_dependent_up(const struct supervisor *sv, const struct process *p)
+{
+	size_t k;
+
+	for (k = 0; k < sv->nflat; k++)
+		if (process_is_running(sv->flat[k]) &&
+		    supervisor_depends(sv->flat[k]->conf, p->conf->program))
+			return true;
+	return false;
+}
+
+/* True while a dependent of `p` is stopping or queued to stop. */
+static bool
+supervisor_dependent_going(const struct supervisor *sv,
+    const struct process *p)
+{
+	const struct process *q;
+	size_t k;
+
+	for (k = 0; k < sv->nflat; k++) {
+		q = sv->flat[k];
+		if (!supervisor_depends(q->conf, p->conf->program))
+			continue;
+		if (q->state == PROCESS_STOPPING ||
+		    (process_is_running(q) &&
+		    supervisor_listed(sv->stopq, sv->nstopq, q)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Start `p` now when its dependencies are RUNNING; otherwise ask its
+ * dependencies that are down to start (recursively: the graph has no
+ * cycle, checked at load; depth bounds it anyway) and queue `p` to start
+ * once they are up.
+ */
+static int
+supervisor_start_dep(struct supervisor *sv, struct process *p, int depth)
+{
+	const char *dep;
+	struct process *q;
+	size_t i, k;
+
+	if (process_is_running(p) || supervisor_unmet(sv, p) == NULL) {
+		supervisor_unlist(sv->waiting, &sv->nwaiting, p);
+		return process_start(p);
+	}
+	if (supervisor_listed(sv->waiting, sv->nwaiting, p))
+		return 0;
+	if (depth > 64)
+		return RPC_INTERNAL_ERROR;
+	for (i = 0; (dep = p->conf->depends_on[i]) != NULL; i++) {
+		for (k = 0; k < sv->nflat; k++) {
+			q = sv->flat[k];
+			if (strcmp(q->conf->program, dep) != 0)
+				continue;
+			if (q->state == PROCESS_STOPPED ||
+			    q->state == PROCESS_EXITED ||
+			    q->state == PROCESS_FATAL)
+				(void)supervisor_start_dep(sv, q, depth + 1);
+		}
+	}
+	/* Capacity is nflat: p is listed at most once. */
+	sv->waiting[sv->nwaiting++] = p;
+	log_info("program %s: waiting for %s", p->fullname,
+	    supervisor_unmet(sv, p));
+	return 0;
+}
+
+/* Start the waiting processes whose dependencies are now up. */
+static void
+supervisor_release_waiters(struct supervisor *sv)
+{
+	const char *dep;
+	struct process *p;
+	size_t i;
+
+	if (sv->shutting_down) {
+		sv->nwaiting = 0;
+		return;
+	}
+	for (i = 0; i < sv->nwaiting;) {
+		p = sv->waiting[i];
+		if ((dep = supervisor_dep_failed(sv, p)) != NULL) {
+			log_warn("program %s: not started: %s is FATAL",
+			    p->fullname, dep);
+			memmove(&sv->waiting[i], &sv->waiting[i + 1],
+			    (sv->nwaiting - i - 1) * sizeof(*sv->waiting));
+			sv->nwaiting--;
+			continue;
+		}
+		if (supervisor_unmet(sv, p) != NULL) {
+			i++;
+			continue;
+		}
+		memmove(&sv->waiting[i], &sv->waiting[i + 1],
+		    (sv->nwaiting - i - 1) * sizeof(*sv->waiting));
+		sv->nwaiting--;
+		if (!process_is_running(p))
+			(void)process_start(p);
+	}
+}
+
+/* Stop the queued processes whose dependents are down (or are not
+ * going down: `stop db` alone stops db at once). */
+static void
+supervisor_release_stops(struct supervisor *sv)
+{
+	struct process *p;
+	size_t i;
+
+	for (i = 0; i < sv->nstopq;) {
+		p = sv->stopq[i];
+		if (process_is_running(p) &&
+		    supervisor_dependent_going(sv, p)) {
+			i++;
+			continue;
+		}
+		memmove(&sv->stopq[i], &sv->stopq[i + 1],
+		    (sv->nstopq - i - 1) * sizeof(*sv->stopq));
+		sv->nstopq--;
+		(void)process_stop(p);
+	}
+}
+
+static void
+supervisor_remember(struct supervisor *sv, const struct process *p,
+    enum state_action a)
+{
+	if (sv->state == NULL)
+		return;
+	if (state_set(sv->state, p->fullname, state_fingerprint(p->conf),
+	    a) == -1)
+		log_error("state file: out of memory remembering %s",
+		    p->fullname);
+	supervisor_kick(sv);
+}
+
+int
+supervisor_start(struct supervisor *sv, struct process *p, bool by_hand)
+{
+	if (sv->shutting_down)
+		return RPC_SHUTTING_DOWN;
+	if (by_hand)
+		supervisor_remember(sv, p, STATE_STARTED);
+	supervisor_unlist(sv->stopq, &sv->nstopq, p);
+	return supervisor_start_dep(sv, p, 0);
+}
+
+int
+supervisor_stop(struct supervisor *sv, struct process *p, bool by_hand)
+{
+	if (by_hand)
+		supervisor_remember(sv, p, STATE_STOPPED);
+	if (supervisor_listed(sv->waiting, sv->nwaiting, p)) {
+		supervisor_unlist(sv->waiting, &sv->nwaiting, p);
+		return RPC_NOT_RUNNING;
+	}
+	if (!process_is_running(p) || p->state == PROCESS_STOPPING ||
+	    !supervisor_dependent_up(sv, p))
+		return process_stop(p);
+	/* Decided from the loop, once this request has stopped what it
+	 * stops: a dependency goes down after its dependents. */
+	if (!supervisor_listed(sv->stopq, sv->nstopq, p))
+		sv->stopq[sv->nstopq++] = p;
+	supervisor_kick(sv);
+	return 0;
+}
+
+const char *
+supervisor_waiting_for(const struct supervisor *sv, const struct process *p)
+{
+	const char *dep;
+
+	if (!supervisor_listed(sv->waiting, sv->nwaiting, p) ||
+	    supervisor_dep_failed(sv, p) != NULL)
+		return NULL;
+	/* Met but not yet released (that happens from the loop): still
+	 * waiting, for the last one to come up. */
+	dep = supervisor_unmet(sv, p);
+	return dep != NULL ? dep : p->conf->depends_on[0];
+}
+
+/*
+ * Start what should run among `procs`: in the config's start order
+ * (dependencies first, then priority), autostart processes and those an
+ * operator started by hand before superd restarted, except those an
+ * operator stopped by hand (the state file).
+ */
 static void
 supervisor_start_ordered(struct supervisor *sv, struct process **procs,
     size_t n)
 {
 	struct supervisor_ord *o;
+	enum state_action act;
+	struct process *p;
 	size_t i, k;
 
 	if (n == 0 || sv->shutting_down)
@@ -222,12 +598,28 @@ supervisor_start_ordered(struct supervisor *sv, struct process **procs,
 		for (k = 0; k < sv->nflat; k++)
 			if (sv->flat[k] == procs[i])
 				o[i].key = sv->keys[k];
+		/* The dependency order first, priority within it. */
+		o[i].order = supervisor_order_of(sv, procs[i]->conf->program);
 	}
 	qsort(o, n, sizeof(*o), supervisor_ord_cmp);
-	for (i = 0; i < n; i++)
-		if (o[i].p->conf->autostart)
-			(void)process_start(o[i].p);
+	for (i = 0; i < n; i++) {
+		p = o[i].p;
+		act = sv->state != NULL ? state_get(sv->state, p->fullname,
+		    state_fingerprint(p->conf)) : STATE_NONE;
+		if (act == STATE_STOPPED) {
+			log_info("program %s: stopped by hand (state file); "
+			    "not starting it", p->fullname);
+			continue;
+		}
+		if (act == STATE_STARTED && !p->conf->autostart)
+			log_info("program %s: started by hand (state file); "
+			    "starting it", p->fullname);
+		if ((p->conf->autostart || act == STATE_STARTED) &&
+		    !process_is_running(p))
+			(void)supervisor_start_dep(sv, p, 0);
+	}
 	free(o);
+	supervisor_kick(sv);
 }
 
 /* ---- deferred work ---- */
@@ -241,14 +633,17 @@ supervisor_kick(struct supervisor *sv)
 
 static void
 supervisor_on_event(const struct process *p, enum process_state from,
-    enum process_state to, void *arg)
+    enum process_state to, const char *reason, void *arg)
 {
 	struct supervisor *sv = arg;
 
+	(void)reason;
 	(void)p;
 	(void)from;
 	(void)to;
-	if (sv->nret > 0 || sv->npend > 0 || sv->shutting_down)
+	sv->ctx.shutting_down = sv->shutting_down;
+	if (sv->nret > 0 || sv->npend > 0 || sv->shutting_down ||
+	    sv->nwaiting > 0 || sv->nstopq > 0)
 		supervisor_kick(sv);
 }
 
@@ -299,6 +694,9 @@ supervisor_shutdown_step(struct supervisor *sv)
 		if (sv->flat[i]->state == PROCESS_STOPPING)
 			return;
 		any = true;
+		/* A dependency waits until its dependents are down. */
+		if (supervisor_dependent_up(sv, sv->flat[i]))
+			continue;
 		if (sv->keys[i] > best)
 			best = sv->keys[i];
 	}
@@ -310,7 +708,8 @@ supervisor_shutdown_step(struct supervisor *sv)
 		if (best == INT64_MAX && process_is_running(sv->ret[i].p))
 			(void)process_stop(sv->ret[i].p);
 	for (i = 0; i < sv->nflat; i++)
-		if (sv->keys[i] == best && process_is_running(sv->flat[i]))
+		if (sv->keys[i] == best && process_is_running(sv->flat[i]) &&
+		    !supervisor_dependent_up(sv, sv->flat[i]))
 			(void)process_stop(sv->flat[i]);
 }
 
@@ -343,10 +742,17 @@ supervisor_on_tick(evutil_socket_t fd, short what, void *arg)
 		process_set_conf(pd.p, pd.conf);
 		supervisor_snap_unref(sv, pd.old);
 		if (!sv->shutting_down && pd.conf->autostart)
-			(void)process_start(pd.p);
+			(void)supervisor_start_dep(sv, pd.p, 0);
 	}
-	if (sv->shutting_down)
+	if (sv->shutting_down) {
+		sv->nstopq = 0;
 		supervisor_shutdown_step(sv);
+	} else {
+		supervisor_release_stops(sv);
+		supervisor_release_waiters(sv);
+	}
+	if (sv->state != NULL && state_dirty(sv->state))
+		(void)state_flush(sv->state);
 }
 
 static void
@@ -383,6 +789,23 @@ supervisor_group_clear(struct supervisor_group *g)
 	g->n = 0;
 }
 
+/* A new process named after its group in the live snapshot. */
+static struct process *
+supervisor_process_new(struct supervisor *sv, const struct proc_conf *pc)
+{
+	const struct config *cfg = supervisor_config(sv);
+	struct process *p;
+	char *fn;
+
+	fn = process_make_fullname(cfg != NULL ?
+	    config_find_group(cfg, pc->group) : NULL, pc);
+	if (fn == NULL)
+		return NULL;
+	p = process_new(&sv->ctx, pc, fn);
+	free(fn);
+	return p;
+}
+
 /* A group with fresh STOPPED processes for every definition of gc. The
  * live snapshot must already be the one gc lives in (fullnames). */
 static int
@@ -396,7 +819,7 @@ supervisor_group_init(struct supervisor *sv, struct supervisor_group *g,
 	if ((g->procs = calloc(gc->nprocs + 1, sizeof(*g->procs))) == NULL)
 		return -1;
 	for (i = 0; i < gc->nprocs; i++) {
-		g->procs[i] = process_new(sv->base, sv, gc->procs[i]);
+		g->procs[i] = supervisor_process_new(sv, gc->procs[i]);
 		if (g->procs[i] == NULL) {
 			while (i-- > 0)
 				process_free(g->procs[i]);
@@ -409,12 +832,53 @@ supervisor_group_init(struct supervisor *sv, struct supervisor_group *g,
 	return 0;
 }
 
+static int
+supervisor_socket_fd(void *arg, const struct sock_conf *sc)
+{
+	struct supervisor *sv = arg;
+
+	return sv->socks != NULL ? sockets_fd(sv->socks, sc) : -1;
+}
+
+/* The context every process gets: built once, its global environment
+ * following the live snapshot. */
+static int
+supervisor_ctx_init(struct supervisor *sv, const struct config *cfg)
+{
+	const char *sock = cfg->socket != NULL ? cfg->socket :
+	    CONFIG_DEFAULT_SOCKET;
+	const char *slash;
+
+	if (asprintf(&sv->server_url, "unix://%s", sock) == -1) {
+		sv->server_url = NULL;
+		return -1;
+	}
+	slash = strrchr(sock, '/');
+	if (slash == NULL)
+		sv->runtime_dir = strdup(".");
+	else if (slash == sock)
+		sv->runtime_dir = strdup("/");
+	else
+		sv->runtime_dir = strndup(sock, (size_t)(slash - sock));
+	if (sv->runtime_dir == NULL)
+		return -1;
+	sv->ctx.base = sv->base;
+	sv->ctx.global_env = cfg->environment;
+	sv->ctx.server_url = sv->server_url;
+	sv->ctx.runtime_dir = sv->runtime_dir;
+	sv->ctx.shutting_down = false;
+	sv->ctx.socket_fd = supervisor_socket_fd;
+	sv->ctx.socket_arg = sv;
+	return 0;
+}
+
 struct supervisor *
 supervisor_new(struct event_base *base, struct config *cfg,
     const char *config_path)
 {
 	struct supervisor *sv;
 	struct supervisor_snap *snap;
+	char err[512];
 	size_t i;
 
 	if ((sv = calloc(1, sizeof(*sv))) == NULL)
@@ -428,6 +892,19 @@ supervisor_new(struct event_base *base, struct config *cfg,
 	}
 	sv->cur = supervisor_snap_ref(snap);
 	sv->boot = supervisor_snap_ref(snap);
+	if (supervisor_ctx_init(sv, cfg) == -1 ||
+	    (sv->socks = sockets_new()) == NULL)
+		goto fail;
+	/* Every socket= is listening before the first spawn. */
+	if (sockets_prepare(sv->socks, cfg, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		goto fail;
+	}
+	sockets_commit(sv->socks, cfg);
+	if (cfg->state_file != NULL &&
+	    (sv->state = state_new(cfg->state_file)) == NULL)
+		goto fail;
+	supervisor_set_order(sv, cfg);
 	sv->groups = calloc(cfg->ngroups + 1, sizeof(*sv->groups));
 	if (sv->groups == NULL)
 		goto fail;
@@ -446,6 +923,8 @@ supervisor_new(struct event_base *base, struct config *cfg,
 			goto fail;
 	}
 	if ((sv->sub = events_subscribe(supervisor_on_event, sv)) == NULL)
+		goto fail;
+	if ((sv->listeners = listeners_new(base, cfg)) == NULL)
 		goto fail;
 	return sv;
 fail:
@@ -491,6 +970,8 @@ supervisor_free(struct supervisor *sv)
 		return;
 	events_unsubscribe(sv->sub);
 	sv->sub = NULL;
+	listeners_free(sv->listeners);
+	sv->listeners = NULL;
 	sv->shutting_down = true;
 	for (i = 0; i < sv->nret; i++)
 		if (supervisor_reap_now(sv->ret[i].p))
@@ -506,6 +987,15 @@ supervisor_free(struct supervisor *sv)
 	free(sv->groups);
 	free(sv->flat);
 	free(sv->keys);
+	free(sv->waiting);
+	free(sv->stopq);
+	free(sv->order);
+	if (sv->state != NULL)
+		(void)state_flush(sv->state);
+	state_free(sv->state);
+	sockets_free(sv->socks);
+	free(sv->server_url);
+	free(sv->runtime_dir);
 	if (sv->tick != NULL)
 		event_free(sv->tick);
 	if (sv->deadline != NULL)
@@ -528,6 +1018,7 @@ supervisor_config(const struct supervisor *sv)
 void
 supervisor_autostart(struct supervisor *sv)
 {
+	listeners_started(sv->listeners, supervisor_config(sv));
 	supervisor_start_ordered(sv, sv->flat, sv->nflat);
 }
 
@@ -580,8 +1071,11 @@ supervisor_shutdown(struct supervisor *sv, void (*done)(void *), void *arg)
 	if (sv->shutting_down)
 		return;
 	sv->shutting_down = true;
+	sv->ctx.shutting_down = true;
+	sv->nwaiting = 0;
 	sv->done = done;
 	sv->done_arg = arg;
+	listeners_stopping(sv->listeners);
 	/* Nothing waiting for a retry or a restart starts again. */
 	for (i = 0; i < sv->nflat; i++)
 		if (!process_is_running(sv->flat[i]))
@@ -842,10 +1336,14 @@ supervisor_retire(struct supervisor *sv, struct process *p,
 	struct supervisor_retiree *nr;
 	struct supervisor_pending *pd;
 
-	nr = reallocarray(sv->ret, sv->nret + 1, sizeof(*nr));
-	if (nr == NULL)
-		return -1;
-	sv->ret = nr;
+	if (sv->nret + 1 > sv->retcap) {
+		nr = reallocarray(sv->ret, sv->nret + 1, sizeof(*nr));
+		if (nr == NULL)
+			return -1;
+		sv->ret = nr;
+		sv->retcap = sv->nret + 1;
+	}
+	supervisor_unqueue(sv, p);
 	sv->ret[sv->nret].p = p;
 	if ((pd = supervisor_pending_of(sv, p)) != NULL) {
 		/* Its running definition is the pending entry's snapshot. */
@@ -869,10 +1367,15 @@ supervisor_pend(struct supervisor *sv, struct process *p,
 		pd->conf = conf;
 		return 0;
 	}
-	pd = reallocarray(sv->pend, sv->npend + 1, sizeof(*pd));
-	if (pd == NULL)
-		return -1;
-	sv->pend = pd;
+	if (sv->npend + 1 > sv->pendcap) {
+		pd = reallocarray(sv->pend, sv->npend + 1, sizeof(*pd));
+		if (pd == NULL)
+			return -1;
+		sv->pend = pd;
+		sv->pendcap = sv->npend + 1;
+	}
+	pd = sv->pend;
+	supervisor_unlist(sv->waiting, &sv->nwaiting, p);
 	pd[sv->npend].p = p;
 	pd[sv->npend].conf = conf;
 	pd[sv->npend].old = supervisor_snap_ref(old);
@@ -937,7 +1440,7 @@ supervisor_group_change(struct supervisor *sv, struct supervisor_group *g,
 			procs[i] = p;
 			continue;
 		}
-		if ((procs[i] = process_new(sv->base, sv, pc)) == NULL)
+		if ((procs[i] = supervisor_process_new(sv, pc)) == NULL)
 			goto fail;
 		fresh[(*nfresh)++] = procs[i];
 	}
@@ -956,10 +1459,56 @@ supervisor_group_change(struct supervisor *sv, struct supervisor_group *g,
 	g->snap = snap;
 	return 0;
 fail:
-	/* Only reachable on OOM; what was created is left running. */
+	/* Only reachable on OOM. The group keeps its old processes (a
+	 * pended one restarts with its new definition); the ones created
+	 * here never started: drop them so that nothing starts a child
+	 * no group tracks. */
+	for (i = 0; procs != NULL && i < gc->nprocs; i++) {
+		if (procs[i] == NULL)
+			continue;
+		for (j = 0; j < g->n; j++)
+			if (g->procs[j] == procs[i])
+				break;
+		if (j < g->n)
+			continue;
+		for (j = 0; j < *nfresh; j++) {
+			if (fresh[j] == procs[i]) {
+				fresh[j] = fresh[--(*nfresh)];
+				break;
+			}
+		}
+		process_free(procs[i]);
+	}
 	free(used);
 	free(procs);
 	return -1;
+}
+
+/*
+ * Close the held sockets no group of the registry uses any more. The
+ * registry, not the new snapshot: after a partial update (`update web`)
+ * groups left out still run their old definitions and keep their
+ * sockets.
+ */
+static void
+supervisor_commit_sockets(struct supervisor *sv)
+{
+	struct group_conf **gv;
+	struct config view;
+	size_t i;
+
+	if ((gv = calloc(sv->ngroups + 1, sizeof(*gv))) == NULL) {
+		/* Keeping a socket open a while longer is harmless. */
+		log_error("supervisor: out of memory closing unused sockets");
+		return;
+	}
+	for (i = 0; i < sv->ngroups; i++)
+		gv[i] = (struct group_conf *)(uintptr_t)sv->groups[i].gc;
+	memset(&view, 0, sizeof(view));
+	view.groups = gv;
+	view.ngroups = sv->ngroups;
+	sockets_commit(sv->socks, &view);
+	free(gv);
 }
 
 int
@@ -970,23 +1519,44 @@ supervisor_update(struct supervisor *sv, const char *const *groups,
 	struct supervisor_snap *snap, *old;
 	struct supervisor_group *g, *ng;
 	struct process **fresh = NULL;
+	char err[512];
 	size_t nfresh = 0, i, j, total = 0;
 
 	if ((cfg = config_load(sv->path, 0, diags)) == NULL)
 		return -1;
+	for (i = 0; i < cfg->ngroups; i++)
+		total += cfg->groups[i]->nprocs;
 	if (supervisor_diff(sv, cfg, groups, ngroups, diff) == -1 ||
-	    (snap = supervisor_snap_new(sv, cfg)) == NULL) {
+	    supervisor_reserve(sv, sv->nflat + total) == -1) {
 		config_free(cfg);
+		config_diff_free(diff);
+		memset(diff, 0, sizeof(*diff));
+		diags_add(diags, sv->path, 0, false, "out of memory");
+		return -1;
+	}
+	/* Bind what is new before anything changes: a socket that cannot
+	 * be bound refuses the whole update. */
+	if (sockets_prepare(sv->socks, cfg, err, sizeof(err)) == -1) {
+		config_free(cfg);
+		config_diff_free(diff);
+		memset(diff, 0, sizeof(*diff));
+		diags_add(diags, sv->path, 0, false, "%s", err);
+		return -1;
+	}
+	if ((snap = supervisor_snap_new(sv, cfg)) == NULL) {
+		sockets_commit(sv->socks, sv->cur->cfg);
+		config_free(cfg);
+		config_diff_free(diff);
+		memset(diff, 0, sizeof(*diff));
 		diags_add(diags, sv->path, 0, false, "out of memory");
 		return -1;
 	}
 	supervisor_note_restart(sv, cfg);
-	for (i = 0; i < cfg->ngroups; i++)
-		total += cfg->groups[i]->nprocs;
 	ng = reallocarray(sv->groups, sv->ngroups + cfg->ngroups + 1,
 	    sizeof(*ng));
 	fresh = calloc(total + 1, sizeof(*fresh));
 	if (ng == NULL || fresh == NULL) {
+		sockets_commit(sv->socks, sv->cur->cfg);
 		free(fresh);
 		if (ng != NULL)
 			sv->groups = ng;
@@ -1003,6 +1573,8 @@ supervisor_update(struct supervisor *sv, const char *const *groups,
 	old = sv->cur;
 	sv->cur = supervisor_snap_ref(snap);
 	supervisor_snap_unref(sv, old);
+	sv->ctx.global_env = cfg->environment;
+	supervisor_set_order(sv, cfg);
 
 	for (i = 0; i < diff->nremoved; i++) {
 		g = supervisor_group_named(sv, diff->removed[i]);
@@ -1043,8 +1615,15 @@ supervisor_update(struct supervisor *sv, const char *const *groups,
 		for (j = 0; j < g->n; j++)
 			fresh[nfresh++] = g->procs[j];
 	}
-	if (supervisor_rebuild(sv) == -1)
+	if (supervisor_rebuild(sv) == -1) {
+		/* Not reached: room was reserved above. Starting processes
+		 * the registry does not list would leave children nobody
+		 * reaps, so start none. */
 		log_error("supervisor: out of memory rebuilding the registry");
+		nfresh = 0;
+	}
+	supervisor_commit_sockets(sv);
+	listeners_update(sv->listeners, cfg, diff);
 	supervisor_start_ordered(sv, fresh, nfresh);
 	free(fresh);
 	supervisor_kick(sv);
@@ -1083,4 +1662,51 @@ supervisor_reopen_logs(struct supervisor *sv)
 	}
 	log_info("log files reopened");
 	return rc;
+}
+
+static void
+supervisor_log_names(const char *what, char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		log_info("reload: %s %s", what, v[i]);
+}
+
+int
+supervisor_apply_config(struct supervisor *sv, const char *const *groups,
+    size_t ngroups, struct config_diff *diff, struct diags *diags)
+{
+	const char *keys[SUPERVISOR_MAX_RESTART_KEYS];
+	size_t i, n;
+	int rc;
+
+	memset(diff, 0, sizeof(*diff));
+	if (sv->shutting_down) {
+		diags_add(diags, sv->path, 0, false, "superd is shutting down");
+		return -1;
+	}
+	notify_send("RELOADING=1");
+	log_info("reloading the config");
+	rc = supervisor_update(sv, groups, ngroups, diff, diags);
+	if (rc == -1)
+		log_error("reload failed; nothing changed");
+	else {
+		supervisor_log_names("added", diff->added, diff->nadded);
+		supervisor_log_names("changed", diff->changed, diff->nchanged);
+		supervisor_log_names("removed", diff->removed, diff->nremoved);
+		n = supervisor_restart_needed(sv, keys,
+		    SUPERVISOR_MAX_RESTART_KEYS);
+		for (i = 0; i < n; i++)
+			log_warn("reload: %s changed: restart superd to apply "
+			    "it", keys[i]);
+	}
+	notify_send("READY=1");
+	return rc;
+}
+
+const struct process_ctx *
+supervisor_ctx(const struct supervisor *sv)
+{
+	return &sv->ctx;
 }

@@ -68,4 +68,27 @@ size_t	supervisor_restart_needed(const struct supervisor *,
  * daemon.reopen_logs). 0, or -1 when any failed (each one logged). */
 int	supervisor_reopen_logs(struct supervisor *);
 
+/* ---- Additions for SPEC part two (depends_on, state_file, reload). ---- */
+
+/* What config.update and SIGHUP both do: sd_notify RELOADING=1, the
+ * update, the diff and the restart-needed keys logged, READY=1. Same
+ * results as supervisor_update(); refused (-1) while shutting down. */
+int	supervisor_apply_config(struct supervisor *, const char *const *groups,
+	    size_t ngroups, struct config_diff *, struct diags *);
+/* Start `p` once every program it depends on is RUNNING, starting those
+ * that are down first; 0 when started or queued, else process_start()'s
+ * code. `by_hand`: an operator's start, remembered in the state file. */
+int	supervisor_start(struct supervisor *, struct process *, bool by_hand);
+/* Stop `p`; while a dependent of it is going down, only once that one
+ * is down. 0 or process_stop()'s code (RPC_NOT_RUNNING for a process
+ * that was only waiting to start). `by_hand` as above. */
+int	supervisor_stop(struct supervisor *, struct process *, bool by_hand);
+/* The program a waiting process waits for ("db"), NULL when it is not
+ * waiting: its description is "waiting for db". */
+const char *supervisor_waiting_for(const struct supervisor *,
+	    const struct process *);
+/* The context every process is created with (borrowed, lives as long
+ * as the supervisor). */
+const struct process_ctx *supervisor_ctx(const struct supervisor *);
+
 #endif

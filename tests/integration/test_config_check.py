@@ -251,6 +251,8 @@ class ConfigCheck(unittest.TestCase):
             supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
             [supervisorctl]
             serverurl=unix:///tmp/x.sock
+            username=user
+            password=123
             prompt=mysupervisor
             [program:a]
             command=/bin/a

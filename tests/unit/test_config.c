@@ -1435,6 +1435,7 @@ test_fcgi_and_listener(void **state)
 static void
 test_inet_and_auth(void **state)
 {
+	struct diags d;
 	struct config *cfg;
 
 	(void)state;
@@ -1458,11 +1459,11 @@ test_inet_and_auth(void **state)
 	assert_string_equal(cfg->password, "p2");
 	assert_string_equal(cfg->state_file, "/tmp/state.json");
 	config_free(cfg);
-	cfg = load_ok("[inet_http_server]\nport=:9001\n");
+	cfg = load_ok("[inet_http_server]\nport=:9001\npassword=x\n");
 	assert_string_equal(cfg->inet_host, "*");
 	assert_int_equal(cfg->inet_port, 9001);
 	config_free(cfg);
-	cfg = load_ok("[inet_http_server]\nport=9002\n");
+	cfg = load_ok("[inet_http_server]\nport=9002\npassword=x\n");
 	assert_string_equal(cfg->inet_host, "*");
 	assert_int_equal(cfg->inet_port, 9002);
 	config_free(cfg);
@@ -1473,6 +1474,13 @@ test_inet_and_auth(void **state)
 	assert_int_equal(cfg->inet_port, 0);
 	assert_null(cfg->state_file);
 	config_free(cfg);
+	/* without a password, a non-loopback address warns */
+	cfg = load_flags("[inet_http_server]\nport=*:9001\n",
+	    CONFIG_NO_USERS, &d);
+	assert_non_null(cfg);
+	expect(&d, 2, true, "loopback addresses only, not on *");
+	config_free(cfg);
+	diags_free(&d);
 	load_err("[inet_http_server]\nport=localhost:99999\n", 2, "bad port");
 	load_err("[inet_http_server]\nport=x\n", 2, "bad port");
 	load_err("[inet_http_server]\nusername=u\n", 1, "missing 'port'");

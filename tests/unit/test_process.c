@@ -1,18 +1,24 @@
-/* The process state machine without fork: the transition table, the
- * backoff arithmetic, the restart policy, the names. */
+/* The process lifecycle: the action table's rows, the backoff
+ * arithmetic, the restart policy, the names; then the table driven by
+ * hand (no event loop: every TIMEOUT is fed by the test) on real
+ * children. */
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "events.h"
 #include "process.h"
+#include "rpc.h"
 #include "supervisor.h"
 
 static const enum process_state test_process_states[] = {
@@ -22,133 +28,58 @@ static const enum process_state test_process_states[] = {
 #define TEST_NSTATES \
 	(sizeof(test_process_states) / sizeof(test_process_states[0]))
 
-static enum process_state
-test_process_next(enum process_state from, enum process_event ev)
-{
-	enum process_state to;
-
-	assert_true(process_next_state(from, ev, &to));
-	return to;
-}
-
+/* Which events each state's row of the action table answers. */
 static void
-test_process_not(enum process_state from, enum process_event ev)
+test_process_table_cells(void **state)
 {
-	enum process_state to = PROCESS_UNKNOWN;
-
-	assert_false(process_next_state(from, ev, &to));
-}
-
-/* SPEC.md section 4, one transition at a time. */
-static void
-test_process_transitions(void **state)
-{
-	(void)state;
-	/* A start goes STARTING from every state without a pid. */
-	assert_int_equal(test_process_next(PROCESS_STOPPED, PROCESS_EV_START),
-	    PROCESS_STARTING);
-	assert_int_equal(test_process_next(PROCESS_EXITED, PROCESS_EV_START),
-	    PROCESS_STARTING);
-	assert_int_equal(test_process_next(PROCESS_FATAL, PROCESS_EV_START),
-	    PROCESS_STARTING);
-	assert_int_equal(test_process_next(PROCESS_BACKOFF, PROCESS_EV_START),
-	    PROCESS_STARTING);
-	test_process_not(PROCESS_STARTING, PROCESS_EV_START);
-	test_process_not(PROCESS_RUNNING, PROCESS_EV_START);
-	test_process_not(PROCESS_STOPPING, PROCESS_EV_START);
-
-	/* STARTING: up after startsecs, BACKOFF on any exit or spawn
-	 * error, STOPPING on stop. */
-	assert_int_equal(test_process_next(PROCESS_STARTING, PROCESS_EV_UP),
-	    PROCESS_RUNNING);
-	assert_int_equal(test_process_next(PROCESS_STARTING, PROCESS_EV_EXIT),
-	    PROCESS_BACKOFF);
-	assert_int_equal(test_process_next(PROCESS_STARTING,
-	    PROCESS_EV_SPAWN_FAIL), PROCESS_BACKOFF);
-	assert_int_equal(test_process_next(PROCESS_STARTING, PROCESS_EV_STOP),
-	    PROCESS_STOPPING);
-
-	/* RUNNING: EXITED on exit, STOPPING on stop. */
-	assert_int_equal(test_process_next(PROCESS_RUNNING, PROCESS_EV_EXIT),
-	    PROCESS_EXITED);
-	assert_int_equal(test_process_next(PROCESS_RUNNING, PROCESS_EV_STOP),
-	    PROCESS_STOPPING);
-	test_process_not(PROCESS_RUNNING, PROCESS_EV_UP);
-
-	/* BACKOFF: stop goes straight to STOPPED; giving up is FATAL. */
-	assert_int_equal(test_process_next(PROCESS_BACKOFF, PROCESS_EV_STOP),
-	    PROCESS_STOPPED);
-	assert_int_equal(test_process_next(PROCESS_BACKOFF,
-	    PROCESS_EV_GIVE_UP), PROCESS_FATAL);
-	test_process_not(PROCESS_BACKOFF, PROCESS_EV_EXIT);
-
-	/* STOPPING ends in STOPPED when the child is reaped. */
-	assert_int_equal(test_process_next(PROCESS_STOPPING, PROCESS_EV_EXIT),
-	    PROCESS_STOPPED);
-	test_process_not(PROCESS_STOPPING, PROCESS_EV_STOP);
-
-	/* Nothing stops what is not running. */
-	test_process_not(PROCESS_STOPPED, PROCESS_EV_STOP);
-	test_process_not(PROCESS_EXITED, PROCESS_EV_STOP);
-	test_process_not(PROCESS_FATAL, PROCESS_EV_STOP);
-	/* Only BACKOFF gives up. */
-	test_process_not(PROCESS_STARTING, PROCESS_EV_GIVE_UP);
-	test_process_not(PROCESS_RUNNING, PROCESS_EV_GIVE_UP);
-}
-
-/* No transition leads anywhere but a real state, and out-of-range
- * events are refused. */
-static void
-test_process_table_total(void **state)
-{
-	enum process_state to;
 	size_t i;
-	int ev, j;
-	bool known;
+	int ev;
 
 	(void)state;
 	for (i = 0; i < TEST_NSTATES; i++) {
-		for (ev = 0; ev < PROCESS_EV_COUNT; ev++) {
-			if (!process_next_state(test_process_states[i],
-			    (enum process_event)ev, &to))
-				continue;
-			known = false;
-			for (j = 0; j < (int)TEST_NSTATES; j++)
-				if (test_process_states[j] == to)
-					known = true;
-			assert_true(known);
-			assert_int_not_equal(to, test_process_states[i]);
-		}
-		assert_false(process_next_state(test_process_states[i],
-		    PROCESS_EV_COUNT, &to));
-		assert_false(process_next_state(test_process_states[i],
-		    (enum process_event)-1, &to));
+		enum process_state s = test_process_states[i];
+
+		/* START and STOP have an answer (maybe an error) anywhere. */
+		assert_true(process_handles(s, PROCESS_EV_START));
+		assert_true(process_handles(s, PROCESS_EV_STOP));
+		assert_int_equal(process_handles(s, PROCESS_EV_EXIT),
+		    s == PROCESS_STARTING || s == PROCESS_RUNNING ||
+		    s == PROCESS_STOPPING || s == PROCESS_UNKNOWN);
+		/* One timer whose meaning comes from the state; none where
+		 * nothing waits. */
+		assert_int_equal(process_handles(s, PROCESS_EV_TIMEOUT),
+		    s == PROCESS_STARTING || s == PROCESS_RUNNING ||
+		    s == PROCESS_BACKOFF || s == PROCESS_STOPPING ||
+		    s == PROCESS_EXITED);
+		assert_int_equal(process_handles(s, PROCESS_EV_EXEC),
+		    s == PROCESS_STARTING);
+		/* Checks matter while starting (ready) and running (health). */
+		for (ev = PROCESS_EV_READY; ev <= PROCESS_EV_CHECK_FAIL; ev++)
+			assert_int_equal(process_handles(s,
+			    (enum process_event)ev),
+			    s == PROCESS_STARTING || s == PROCESS_RUNNING);
+		assert_false(process_handles(s, PROCESS_EV_COUNT));
+		assert_false(process_handles(s, (enum process_event)-1));
 	}
 }
 
-/* A program that dies at once, startretries=3: 4 attempts, then FATAL,
- * with 1+2+3 seconds of waiting in between (SUPERVISORD.md). */
+/* The retry arithmetic of a program that dies at once, startretries=3:
+ * 4 attempts, then FATAL, with 1+2+3 seconds of waiting in between
+ * (SUPERVISORD.md). */
 static void
 test_process_retry_series(void **state)
 {
-	enum process_state s = PROCESS_STOPPED;
 	long failures = 0, attempts = 0;
 	unsigned int waited = 0;
 
 	(void)state;
 	for (;;) {
-		s = test_process_next(s, PROCESS_EV_START);
 		attempts++;
-		s = test_process_next(s, PROCESS_EV_EXIT);
-		assert_int_equal(s, PROCESS_BACKOFF);
 		failures++;
-		if (process_gives_up(failures, 3)) {
-			s = test_process_next(s, PROCESS_EV_GIVE_UP);
+		if (process_gives_up(failures, 3))
 			break;
-		}
 		waited += process_backoff_delay(failures);
 	}
-	assert_int_equal(s, PROCESS_FATAL);
 	assert_int_equal(attempts, 4);
 	assert_int_equal(waited, 6);
 
@@ -159,6 +90,46 @@ test_process_retry_series(void **state)
 	assert_true(process_gives_up(4, 3));
 	/* A negative startretries behaves as 0. */
 	assert_true(process_gives_up(1, -5));
+}
+
+/* backoff=exponential: 1, 2, 4 s ... capped, within +-10%; linear: 1,
+ * 2, 3 s exactly, whatever the random input. */
+static void
+test_process_backoff_ms(void **state)
+{
+	static const long want[] = { 1000, 2000, 4000, 4000, 4000 };
+	static const unsigned int rnd[] = { 0, 1U << 31, UINT_MAX, 12345 };
+	long n, ms;
+	size_t r;
+
+	(void)state;
+	for (r = 0; r < sizeof(rnd) / sizeof(rnd[0]); r++) {
+		for (n = 1; n <= 5; n++) {
+			ms = process_backoff_ms(BACKOFF_EXPONENTIAL, n, 4,
+			    rnd[r]);
+			assert_in_range(ms, want[n - 1] * 9 / 10,
+			    want[n - 1] * 11 / 10);
+			assert_int_equal(process_backoff_ms(BACKOFF_LINEAR, n,
+			    4, rnd[r]), n * 1000);
+		}
+	}
+	/* The middle of the random range is no jitter; the ends are -10%
+	 * and just under +10%. */
+	assert_int_equal(process_backoff_ms(BACKOFF_EXPONENTIAL, 2, 60,
+	    1U << 31), 2000);
+	assert_int_equal(process_backoff_ms(BACKOFF_EXPONENTIAL, 3, 60, 0),
+	    3600);
+	assert_in_range(process_backoff_ms(BACKOFF_EXPONENTIAL, 3, 60,
+	    UINT_MAX), 4399, 4400);
+	/* Saturation: no overflow for a long crash loop or a huge max. */
+	assert_in_range(process_backoff_ms(BACKOFF_EXPONENTIAL, LONG_MAX, 60,
+	    0), 54000, 66000);
+	assert_in_range(process_backoff_ms(BACKOFF_EXPONENTIAL, 1000,
+	    INT_MAX, 0), 1, 86400L * 1100);
+	/* n < 1 and max < 1 behave as 1. */
+	assert_in_range(process_backoff_ms(BACKOFF_EXPONENTIAL, 0, 0, 0),
+	    900, 1100);
+	assert_int_equal(process_backoff_ms(BACKOFF_LINEAR, -3, 4, 0), 1000);
 }
 
 static void
@@ -508,13 +479,254 @@ test_process_reread_update(void **state)
 	supervisor_free(sv);
 }
 
+/* ---- the action table driven by hand ---- */
+
+#define TEST_MAX_SEEN 32
+
+struct test_seen {
+	int	 n;
+	enum process_state from[TEST_MAX_SEEN], to[TEST_MAX_SEEN];
+	char	 reason[TEST_MAX_SEEN][256];
+};
+
+static void
+test_process_on_event(const struct process *p, enum process_state from,
+    enum process_state to, const char *reason, void *arg)
+{
+	struct test_seen *s = arg;
+
+	(void)p;
+	if (s->n >= TEST_MAX_SEEN)
+		return;
+	s->from[s->n] = from;
+	s->to[s->n] = to;
+	snprintf(s->reason[s->n], sizeof(s->reason[0]), "%s",
+	    reason != NULL ? reason : "(null)");
+	s->n++;
+}
+
+static struct process *
+test_process_one(struct supervisor *sv)
+{
+	struct process *const *all;
+	size_t n;
+
+	all = supervisor_processes(sv, &n);
+	assert_int_equal(n, 1);
+	return all[0];
+}
+
+/* Reap the child and hand its status to the table. */
+static void
+test_process_reap(struct process *p)
+{
+	int status;
+
+	assert_true(p->pid > 0);
+	assert_int_equal(waitpid(p->pid, &status, 0), p->pid);
+	process_on_exit(p, status);
+}
+
+static void
+test_process_drive_spawn_error(void **state)
+{
+	struct supervisor *sv;
+	struct process *p;
+	struct test_seen seen = { 0 };
+	struct events_sub *sub;
+
+	(void)state;
+	sv = test_process_sv(TEST_HEAD "[program:nope]\n"
+	    "command = /nonexistent/prog\nautostart = false\n"
+	    "startretries = 1\n");
+	p = test_process_one(sv);
+	sub = events_subscribe(test_process_on_event, &seen);
+	assert_int_equal(process_start(p), RPC_SPAWN_ERROR);
+	assert_int_equal(p->state, PROCESS_BACKOFF);
+	assert_int_equal(p->failure, PROCESS_FAIL_SPAWN);
+	assert_non_null(strstr(p->spawnerr, "/nonexistent/prog"));
+	/* BACKOFF's timeout is the retry; the second failure is FATAL. */
+	assert_int_equal(process_handle(p, PROCESS_EV_TIMEOUT), 0);
+	assert_int_equal(p->state, PROCESS_FATAL);
+	assert_int_equal(p->restarts, 1);
+	assert_int_equal(seen.n, 5);
+	assert_int_equal(seen.to[0], PROCESS_STARTING);
+	assert_int_equal(seen.to[1], PROCESS_BACKOFF);
+	assert_int_equal(seen.to[2], PROCESS_STARTING);
+	assert_int_equal(seen.to[3], PROCESS_BACKOFF);
+	assert_int_equal(seen.to[4], PROCESS_FATAL);
+	/* Events that mean nothing in FATAL change nothing. */
+	assert_int_equal(process_handle(p, PROCESS_EV_TIMEOUT), 0);
+	assert_int_equal(process_handle(p, PROCESS_EV_READY), 0);
+	assert_int_equal(process_stop(p), RPC_NOT_RUNNING);
+	assert_int_equal(p->state, PROCESS_FATAL);
+	assert_int_equal(seen.n, 5);
+	events_unsubscribe(sub);
+	supervisor_free(sv);
+}
+
+static void
+test_process_drive_child(void **state)
+{
+	struct supervisor *sv;
+	struct process *p;
+	struct test_seen seen = { 0 };
+	struct events_sub *sub;
+	pid_t pid;
+
+	(void)state;
+	sv = test_process_sv(TEST_HEAD TEST_PROG("sleeper",
+	    "startsecs = 1\n"));
+	p = test_process_one(sv);
+	sub = events_subscribe(test_process_on_event, &seen);
+	assert_int_equal(process_start(p), 0);
+	assert_int_equal(p->state, PROCESS_STARTING);
+	assert_int_equal(process_start(p), RPC_ALREADY_STARTED);
+	/* STARTING's timeout without ready= is startsecs: up. */
+	assert_int_equal(process_handle(p, PROCESS_EV_TIMEOUT), 0);
+	assert_int_equal(p->state, PROCESS_RUNNING);
+	assert_int_equal(p->failure, PROCESS_FAIL_NONE);
+	/* Without health=, a RUNNING timeout is a check that is not there:
+	 * harmless. */
+	pid = p->pid;
+	assert_int_equal(process_stop(p), 0);
+	assert_int_equal(p->state, PROCESS_STOPPING);
+	assert_int_equal(p->pid, pid);
+	test_process_reap(p);
+	assert_int_equal(p->state, PROCESS_STOPPED);
+	assert_true(p->killed_by_signal);
+	assert_int_equal(p->exitstatus, -SIGTERM);
+	assert_int_equal(seen.n, 4);
+	assert_string_equal(seen.reason[2], "(null)");
+	assert_int_equal(p->restarts, 0);
+
+	/* An exit while STARTING is a failed start of its own kind. */
+	seen.n = 0;
+	assert_int_equal(process_start(p), 0);
+	assert_int_equal(p->restarts, 1);
+	assert_int_equal(kill(p->pid, SIGKILL), 0);
+	test_process_reap(p);
+	assert_int_equal(p->state, PROCESS_BACKOFF);
+	assert_int_equal(p->failure, PROCESS_FAIL_EXITED);
+	assert_int_equal(p->backoff, 1);
+	/* Stopping in BACKOFF goes straight to STOPPED. */
+	assert_int_equal(process_stop(p), 0);
+	assert_int_equal(p->state, PROCESS_STOPPED);
+	events_unsubscribe(sub);
+	supervisor_free(sv);
+}
+
+static void
+test_process_drive_not_ready(void **state)
+{
+	struct supervisor *sv;
+	struct process *p;
+	struct proc_conf *c;
+
+	(void)state;
+	sv = test_process_sv(TEST_HEAD TEST_PROG("web",
+	    "startretries = 0\n"));
+	p = test_process_one(sv);
+	/* As the config branch's ready= would set it. */
+	c = (struct proc_conf *)(uintptr_t)p->conf;
+	c->ready.kind = PROBE_TCP;
+	free(c->ready.spec);
+	c->ready.spec = strdup("tcp://127.0.0.1:1");
+	c->ready_timeout = 7;
+	assert_int_equal(process_start(p), 0);
+	/* A failed poll keeps it STARTING; only the timeout ends that. */
+	assert_int_equal(process_handle(p, PROCESS_EV_CHECK_FAIL), 0);
+	assert_int_equal(process_handle(p, PROCESS_EV_EXEC), 0);
+	assert_int_equal(p->state, PROCESS_STARTING);
+	assert_int_equal(process_handle(p, PROCESS_EV_TIMEOUT), 0);
+	assert_int_equal(p->failure, PROCESS_FAIL_NOT_READY);
+	test_process_reap(p);
+	assert_true(p->killed_by_signal);
+	assert_int_equal(p->state, PROCESS_FATAL);
+	assert_int_equal(p->failure, PROCESS_FAIL_NOT_READY);
+	assert_non_null(strstr(p->spawnerr, "not ready within 7 s"));
+
+	/* READY while STARTING is RUNNING at once. */
+	assert_int_equal(process_start(p), 0);
+	assert_int_equal(process_handle(p, PROCESS_EV_READY), 0);
+	assert_int_equal(p->state, PROCESS_RUNNING);
+	assert_int_equal(process_stop(p), 0);
+	test_process_reap(p);
+	c->ready.kind = PROBE_NONE;
+	supervisor_free(sv);
+}
+
+static void
+test_process_drive_health(void **state)
+{
+	struct supervisor *sv;
+	struct process *p;
+	struct proc_conf *c;
+	struct test_seen seen = { 0 };
+	struct events_sub *sub;
+	int i;
+
+	(void)state;
+	sv = test_process_sv(TEST_HEAD TEST_PROG("web", "startsecs = 1\n"));
+	p = test_process_one(sv);
+	c = (struct proc_conf *)(uintptr_t)p->conf;
+	c->health.kind = PROBE_HTTP;
+	free(c->health.spec);
+	c->health.spec = strdup("http://127.0.0.1:1/health");
+	c->health_retries = 3;
+	c->health_interval = 10;
+	c->health_timeout = 5;
+	assert_int_equal(process_start(p), 0);
+	assert_int_equal(process_handle(p, PROCESS_EV_TIMEOUT), 0);
+	assert_int_equal(p->state, PROCESS_RUNNING);
+	sub = events_subscribe(test_process_on_event, &seen);
+	/* Failures in a row count; a pass in between starts over. */
+	for (i = 0; i < 2; i++)
+		assert_int_equal(process_handle(p, PROCESS_EV_CHECK_FAIL), 0);
+	assert_int_equal(process_handle(p, PROCESS_EV_READY), 0);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(process_handle(p, PROCESS_EV_CHECK_FAIL), 0);
+	assert_int_equal(p->state, PROCESS_RUNNING);
+	assert_int_equal(seen.n, 0);
+	assert_int_equal(process_handle(p, PROCESS_EV_CHECK_FAIL), 0);
+	assert_int_equal(p->state, PROCESS_STOPPING);
+	assert_int_equal(p->health_failures, 5);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.from[0], PROCESS_RUNNING);
+	assert_non_null(strstr(seen.reason[0],
+	    "health check failed 3 times: http://127.0.0.1:1/health"));
+	assert_string_equal(p->reason, seen.reason[0]);
+	/* Down, then started again by itself. */
+	test_process_reap(p);
+	assert_int_equal(p->state, PROCESS_STARTING);
+	assert_int_equal(p->restarts, 1);
+	assert_int_equal(seen.n, 3);
+	assert_int_equal(seen.to[1], PROCESS_STOPPED);
+	assert_string_equal(seen.reason[1], "(null)");
+	/* An operator stop during the restart's STOPPING keeps it down. */
+	assert_int_equal(process_handle(p, PROCESS_EV_TIMEOUT), 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(process_handle(p, PROCESS_EV_CHECK_FAIL), 0);
+	assert_int_equal(p->state, PROCESS_STOPPING);
+	assert_int_equal(process_stop(p), 0);
+	test_process_reap(p);
+	assert_int_equal(p->state, PROCESS_STOPPED);
+	events_unsubscribe(sub);
+	c->health.kind = PROBE_NONE;
+	supervisor_free(sv);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_process_transitions),
-		cmocka_unit_test(test_process_table_total),
+		cmocka_unit_test(test_process_table_cells),
 		cmocka_unit_test(test_process_retry_series),
+		cmocka_unit_test(test_process_backoff_ms),
+		cmocka_unit_test(test_process_drive_spawn_error),
+		cmocka_unit_test(test_process_drive_child),
+		cmocka_unit_test(test_process_drive_not_ready),
+		cmocka_unit_test(test_process_drive_health),
 		cmocka_unit_test(test_process_backoff_delay),
 		cmocka_unit_test(test_process_restart_policy),
 		cmocka_unit_test(test_process_expected),
