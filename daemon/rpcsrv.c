@@ -28,6 +28,7 @@
 #include "config.h"
 #include "http.h"
 #include "http_routes.h"
+#include "listeners.h"
 #include "log.h"
 #include "methods.h"
 #include "output.h"
@@ -955,11 +956,15 @@ rpcsrv_sendRemoteCommEvent(struct rpcsrv_call *c, json_t *params,
 {
 	const char *type, *data;
 
-	/* Event listeners (another room) pick these up; accepted here. */
+	/* A REMOTE_COMMUNICATION event for the listeners (listeners.c). */
 	if (rpcsrv_nparams(c, params, 2, 2) == -1 ||
 	    rpcsrv_str(c, params, 0, &type) == -1 ||
 	    rpcsrv_str(c, params, 1, &data) == -1)
 		return -1;
+	if (listeners_remote_comm(type, data,
+	    json_string_length(json_array_get(params, 1))) == -1)
+		return rpcsrv_fault(c, XMLRPC_FAILED, "FAILED: cannot queue "
+		    "the event");
 	*result = json_true();
 	return 0;
 }

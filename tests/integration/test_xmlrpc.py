@@ -228,6 +228,43 @@ def test_wait_does_not_block_others(sb):
     check(p.supervisor.getProcessInfo("slow")["statename"] == "RUNNING", "running")
 
 
+LISTENER = r"""
+import os, sys, xmlrpc.client
+sys.path.append("/usr/lib/python3/dist-packages")
+from supervisor.xmlrpc import SupervisorTransport
+out = sys.argv[1]
+def w(s):
+    sys.stdout.write(s)
+    sys.stdout.flush()
+while True:
+    w("READY\n")
+    hdr = dict(x.split(":", 1) for x in sys.stdin.readline().split())
+    payload = sys.stdin.read(int(hdr["len"]))
+    # Like superlance's httpok: call back into the daemon from inside
+    # the event, while this listener is BUSY.
+    t = SupervisorTransport(None, None, os.environ["SUPERVISOR_SERVER_URL"])
+    p = xmlrpc.client.ServerProxy("http://127.0.0.1", transport=t)
+    stopped = p.supervisor.stopProcess("web")
+    with open(out, "a") as f:
+        f.write("%s %r %s\n" % (hdr["eventname"], payload, stopped))
+    w("RESULT 2\nOK")
+"""
+
+
+def test_remote_comm_event_and_callback(sb):
+    lis = sb.write("lis.py", LISTENER)
+    out = sb.path("events.txt")
+    conf = ("\n[eventlistener:lis]\ncommand=/usr/bin/python3 %s %s\n"
+            "events=REMOTE_COMMUNICATION\n" % (lis, out))
+    s, p = superd_side(sb, conf)
+    wait_until(lambda: p.supervisor.getProcessInfo("lis")["statename"] == "RUNNING",
+               10, "listener running")
+    check(p.supervisor.sendRemoteCommEvent("mytype", "hello data") is True, "sent")
+    got = wait_until(lambda: harness.read_text(out), 15, "the event")
+    check(got == "REMOTE_COMMUNICATION 'type:mytype\\nhello data' True\n", repr(got))
+    check(p.supervisor.getProcessInfo("web")["statename"] == "STOPPED", "web stopped")
+
+
 def test_stream_reader_that_never_reads_is_dropped(sb):
     noisy = ("\n[program:noisy]\ncommand=/bin/sh -c 'while :; do echo "
              "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; done'\n"
