@@ -36,7 +36,7 @@
 #include "xmlrpc.h"
 
 #define HTTP_MAX_CONNS	  1024
-#define HTTP_FIELD_MAX	  32	/* header names we care about are short */
+#define HTTP_FIELD_MAX	  32	/* names we look at are short */
 #define HTTP_INPUT_MAX	  (HTTP_MAX_BODY + HTTP_MAX_HEAD + 4096)
 
 enum http_kind {
@@ -56,16 +56,16 @@ struct http_request {
 	http_parser parser;
 	bool	 alive;
 	bool	 in_read;	/* inside the read loop: no re-entry */
-	bool	 dead;		/* closed inside the read loop: free after */
+	bool	 dead;		/* closed in the read loop */
 	/* The request being read or answered. */
 	char	 method[16];
 	char	*url;
 	size_t	 nurl;
-	size_t	 head;		/* bytes of request line and headers */
+	size_t	 head;		/* bytes of request line, headers */
 	char	 field[HTTP_FIELD_MAX + 1];
 	size_t	 nfield;
 	bool	 in_value;
-	bool	 want_value;	/* the current header is Authorization */
+	bool	 want_value;	/* this header is Authorization */
 	char	*auth;
 	size_t	 nauth;
 	struct evbuffer *body;
@@ -730,7 +730,7 @@ http_conn_arm(struct http_request *r)
 	else
 		tv.tv_sec = HTTP_IDLE_SECS;
 	if (r->started && !r->busy && evtimer_pending(r->timer, NULL))
-		return;	/* the request deadline runs from its first byte */
+		return;	/* the deadline runs from the first byte */
 	evtimer_add(r->timer, &tv);
 }
 

@@ -22,11 +22,13 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/http.h>
 #include <jansson.h>
 
 #include "config.h"
 #include "http.h"
 #include "http_routes.h"
+#include "listeners.h"
 #include "log.h"
 #include "methods.h"
 #include "output.h"
@@ -44,7 +46,7 @@ struct rpcsrv_call {
 	struct http_request *req;
 	struct supervisor *sup;
 	int	 role;
-	bool	 in_multicall;	/* waits are not deferred inside one */
+	bool	 in_multicall;	/* no deferred waits inside */
 	int	 fault;
 	char	 msg[512];
 	void	(*after)(struct http_request *);
@@ -954,11 +956,15 @@ rpcsrv_sendRemoteCommEvent(struct rpcsrv_call *c, json_t *params,
 {
 	const char *type, *data;
 
-	/* Event listeners (another room) pick these up; accepted here. */
+	/* A REMOTE_COMMUNICATION event for the listeners (listeners.c). */
 	if (rpcsrv_nparams(c, params, 2, 2) == -1 ||
 	    rpcsrv_str(c, params, 0, &type) == -1 ||
 	    rpcsrv_str(c, params, 1, &data) == -1)
 		return -1;
+	if (listeners_remote_comm(type, data,
+	    json_string_length(json_array_get(params, 1))) == -1)
+		return rpcsrv_fault(c, XMLRPC_FAILED, "FAILED: cannot queue "
+		    "the event");
 	*result = json_true();
 	return 0;
 }
@@ -1737,7 +1743,8 @@ rpcsrv_methodHelp(struct rpcsrv_call *c, json_t *params, json_t **result)
 	    rpcsrv_str(c, params, 0, &name) == -1)
 		return -1;
 	if ((m = rpcsrv_lookup(name)) == NULL)
-		return rpcsrv_fault_named(c, XMLRPC_SIGNATURE_UNSUPPORTED, NULL);
+		return rpcsrv_fault_named(c, XMLRPC_SIGNATURE_UNSUPPORTED,
+		    NULL);
 	*result = json_string(m->help);
 	return 0;
 }
@@ -1754,7 +1761,8 @@ rpcsrv_methodSignature(struct rpcsrv_call *c, json_t *params,
 	    rpcsrv_str(c, params, 0, &name) == -1)
 		return -1;
 	if ((m = rpcsrv_lookup(name)) == NULL)
-		return rpcsrv_fault_named(c, XMLRPC_SIGNATURE_UNSUPPORTED, NULL);
+		return rpcsrv_fault_named(c, XMLRPC_SIGNATURE_UNSUPPORTED,
+		    NULL);
 	a = json_array();
 	for (s = m->sig; *s != '\0'; s = *e != '\0' ? e + 1 : e) {
 		e = strchr(s, ' ');
@@ -1959,7 +1967,17 @@ rpcsrv_handle_logtail(struct http_request *req)
 		http_reply(req, 403, "text/plain", "403 Forbidden\n", 14);
 		return;
 	}
-	snprintf(spec, sizeof(spec), "%s", path);
+	/* Percent-encoded names ("web%3Aweb_00") decoded as supervisord
+	 * does; libevent's decoder. */
+	if (strchr(path, '%') != NULL) {
+		char *dec = evhttp_uridecode(path, 0, NULL);
+
+		if (dec == NULL)
+			goto notfound;
+		snprintf(spec, sizeof(spec), "%s", dec);
+		free(dec);
+	} else
+		snprintf(spec, sizeof(spec), "%s", path);
 	if ((slash = strchr(spec, '/')) != NULL) {
 		*slash = '\0';
 		if (strcmp(slash + 1, "stderr") == 0)

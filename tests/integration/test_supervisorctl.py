@@ -233,6 +233,23 @@ def test_reread_update(sb):
     same(sides, "reread")
     same(sides, "update")
     same(sides, "status", "extra")
+    # An edited program: changed, stopped, updated, running again.
+    global PROGRAMS
+    saved = PROGRAMS
+    PROGRAMS = PROGRAMS.replace("echo web up;", "echo web edited;")
+    try:
+        for s in sides:
+            s.write_conf("")
+    finally:
+        PROGRAMS = saved
+    same(sides, "reread")
+    same(sides, "update")
+    for s in sides:
+        wait_until(lambda s=s: "RUNNING" in s.ctl("status", "web")[1], 10, "web running")
+    # (No tail here: supervisord starts a new log file for the new
+    # process, superd keeps the program's output across the update.)
+    same(sides, "status", "web")
+    same(sides, "update")
 
 
 def test_interactive(sb):
