@@ -210,8 +210,8 @@ unit=@_superd_unit@
 
 case "$1" in
 configure)
-	mkdir -p /var/log/superd
-	chmod 0750 /var/log/superd
+	mkdir -p /var/log/superd /var/lib/superd
+	chmod 0750 /var/log/superd /var/lib/superd
 	;;
 esac
 
@@ -289,7 +289,7 @@ if command -v deb-systemd-helper >/dev/null 2>&1; then
 	esac
 fi
 if [ "$1" = purge ]; then
-	rm -rf /var/log/superd
+	rm -rf /var/log/superd /var/lib/superd
 fi
 exit 0
 ]=])
@@ -348,7 +348,7 @@ if(SUPERD_DPKG_SHLIBDEPS)
 	set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 else()
 	set(CPACK_DEBIAN_PACKAGE_DEPENDS
-		"libc6, libevent-2.1-7, libinih1, libjansson4")
+		"libc6, libevent-2.1-7, libinih1, libjansson4, libexpat1, libhttp-parser2.9")
 endif()
 # The example web app in conf.d/web.ini runs under gunicorn with Flask.
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libedit2, gunicorn, python3-flask, logrotate")

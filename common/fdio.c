@@ -39,22 +39,6 @@ fdio_write(int fd, const void *buf, size_t len)
 }
 
 int
-fdio_write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = fdio_write(fd, p, len);
-		if (n == -1)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-int
 fdio_set_nonblock(int fd, int on)
 {
 	int flags = fcntl(fd, F_GETFL);

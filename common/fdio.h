@@ -12,8 +12,6 @@ ssize_t fdio_read(int fd, void *buf, size_t len);
 /* Bytes written, possibly fewer than len on a non-blocking fd (0 when it
  * would block); -1 with errno on error. Never raises SIGPIPE on sockets. */
 ssize_t fdio_write(int fd, const void *buf, size_t len);
-/* Write all of buf to a blocking fd; 0 or -1 with errno. */
-int fdio_write_all(int fd, const void *buf, size_t len);
 /* Set O_NONBLOCK; 0 or -1. */
 int fdio_set_nonblock(int fd, int on);
 

@@ -69,25 +69,4 @@ char   *rpc_dump_line(const json_t *msg, size_t *len);
 /* The readable name of one of our codes ("no such process"...). */
 const char *rpc_code_name(int code);
 
-/*
- * A line splitter with a hard cap, for sides that do not use evbuffers.
- * Feed bytes in, take whole lines out.
- */
-struct rpc_lines {
-	char	*buf;
-	size_t	 len;
-	size_t	 cap;
-	size_t	 max;		/* longest line accepted */
-	size_t	 start;		/* first byte not yet returned */
-};
-
-void	rpc_lines_init(struct rpc_lines *, size_t max);
-void	rpc_lines_free(struct rpc_lines *);
-/* Append data; -1 (errno ENOMEM) on allocation failure. */
-int	rpc_lines_feed(struct rpc_lines *, const char *data, size_t len);
-/* 1 with *line (NUL-terminated in place, without '\n', valid until the
- * next feed) and *len; 0 when no whole line is buffered; -1 when the
- * buffered line is longer than max. */
-int	rpc_lines_next(struct rpc_lines *, char **line, size_t *len);
-
 #endif

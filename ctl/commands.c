@@ -148,6 +148,13 @@ commands_printf(struct commands_ctx *ctx, const char *fmt, ...)
 	char *s;
 	int n;
 
+	/* Nothing to scrub: straight into stdio's buffer. */
+	if (!ctx->tty || ctx->raw) {
+		va_start(ap, fmt);
+		vfprintf(stdout, fmt, ap);
+		va_end(ap);
+		return;
+	}
 	va_start(ap, fmt);
 	n = vasprintf(&s, fmt, ap);
 	va_end(ap);

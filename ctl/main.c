@@ -436,7 +436,8 @@ ctl_hosts_free(struct ctl_hosts *h)
 {
 	size_t i;
 
-	for (i = 0; i < h->n; i++)
+	/* to the NULL: _complete may have lowered n */
+	for (i = 0; h->v != NULL && h->v[i] != NULL; i++)
 		free(h->v[i]);
 	free(h->v);
 }
@@ -594,8 +595,11 @@ main(int argc, char **argv)
 		return COMMANDS_EXIT_FAILURE;
 	}
 	ctx.socket = sock;
+	/* Completion offers the names of the first host, unprefixed. */
+	if (hosts.n > 1 && argc > 0 && strcmp(argv[0], "_complete") == 0)
+		hosts.n = 1;
 	if (dial)
-		rc = remote_dial(sock, ctx.timeout_ms);
+		rc = remote_dial(sock);
 	else if (hosts.n > 1 && (argc == 0 || commands_one_host(argv[0]))) {
 		fprintf(stderr, "superctl: %s takes one host, not %zu\n",
 		    argc == 0 ? "the prompt" : argv[0], hosts.n);

@@ -28,7 +28,7 @@ int	remote_check_host(const char *host, char *err, size_t errlen);
 
 /* superctl --dial: copy stdin to the control socket at path and the
  * socket to stdout until either ends. An exit code. */
-int	remote_dial(const char *path, int timeout_ms);
+int	remote_dial(const char *path);
 
 /* Run fn(arg, host) for every host in a child of its own, its stdout and
  * stderr lines prefixed "HOST: ". In parallel, or one host after another

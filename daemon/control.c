@@ -20,6 +20,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,7 @@ struct control_hook {
 };
 
 struct control_client {
+	struct methods_peer peer;	/* what methods sees of us */
 	TAILQ_ENTRY(control_client) entry;
 	struct control *ctl;
 	int	 fd;
@@ -545,6 +547,8 @@ static void control_client_on_read(evutil_socket_t, short, void *);
 static void control_client_on_write(evutil_socket_t, short, void *);
 static void control_client_on_timer(evutil_socket_t, short, void *);
 
+static const struct methods_peer_ops control_peer_ops;
+
 static struct control_client *
 control_client_new(struct control *ctl, int fd, enum methods_role role)
 {
@@ -555,6 +559,7 @@ control_client_new(struct control *ctl, int fd, enum methods_role role)
 		close(fd);
 		return NULL;
 	}
+	c->peer.ops = &control_peer_ops;
 	c->ctl = ctl;
 	c->fd = fd;
 	c->refs = 1;
@@ -771,8 +776,7 @@ control_client_close(struct control_client *c)
 void
 control_client_ref(struct control_client *c)
 {
-	if (c != NULL)
-		c->refs++;
+	c->refs++;
 }
 
 void
@@ -812,7 +816,7 @@ control_client_hook(struct control_client *c, void (*fn)(void *), void *arg)
 void
 control_client_unhook(struct control_client *c, struct control_hook *h)
 {
-	if (c == NULL || h == NULL)
+	if (h == NULL)
 		return;
 	TAILQ_REMOVE(&c->hooks, h, entry);
 	c->nhooks--;
@@ -826,8 +830,65 @@ control_client_unhook(struct control_client *c, struct control_hook *h)
 size_t
 control_client_nhooks(const struct control_client *c)
 {
-	return c != NULL ? c->nhooks : 0;
+	return c->nhooks;
 }
+
+/* The methods_peer face of a client: the peer is its first member. */
+static struct control_client *
+control_peer_client(const struct methods_peer *p)
+{
+	return (struct control_client *)(uintptr_t)p;
+}
+
+static int
+control_peer_send(struct methods_peer *p, const json_t *msg)
+{
+	return control_client_send(control_peer_client(p), msg);
+}
+
+static bool
+control_peer_alive(const struct methods_peer *p)
+{
+	return control_client_alive(control_peer_client(p));
+}
+
+static void
+control_peer_ref(struct methods_peer *p)
+{
+	control_client_ref(control_peer_client(p));
+}
+
+static void
+control_peer_unref(struct methods_peer *p)
+{
+	control_client_unref(control_peer_client(p));
+}
+
+static struct methods_hook *
+control_peer_hook(struct methods_peer *p, void (*fn)(void *), void *arg)
+{
+	return (struct methods_hook *)control_client_hook(
+	    control_peer_client(p), fn, arg);
+}
+
+static void
+control_peer_unhook(struct methods_peer *p, struct methods_hook *h)
+{
+	control_client_unhook(control_peer_client(p),
+	    (struct control_hook *)h);
+}
+
+static size_t
+control_peer_nhooks(const struct methods_peer *p)
+{
+	return control_client_nhooks(control_peer_client(p));
+}
+
+static const struct methods_peer_ops control_peer_ops = {
+	control_peer_send, control_peer_alive, control_peer_ref,
+	control_peer_unref, control_peer_hook, control_peer_unhook,
+	control_peer_nhooks
+};
 
 /* Write what the socket takes now, without SIGPIPE. */
 static void
@@ -983,7 +1044,7 @@ control_client_request(struct control_client *c, int rc,
 		rpc_request_free(req);
 		return;
 	}
-	methods_handle(&c->ctl->env, c, c->role, req);
+	methods_handle(&c->ctl->env, &c->peer, c->role, req);
 	rpc_request_free(req);
 }
 
@@ -1264,20 +1325,12 @@ control_new(struct event_base *base, struct supervisor *sup,
 	ctl->env.arg = opts->arg;
 	ctl->on_http = opts->on_http;
 	ctl->http_arg = opts->http_arg;
-	ctl->env.send_line = control_client_queue;
 	log_info("control: listening on %s", ctl->socket_path);
 	return ctl;
 
 fail:
 	control_free(ctl);
 	return NULL;
-}
-
-void
-control_update_pid(struct control *ctl)
-{
-	if (ctl != NULL)
-		control_write_lock_pid(ctl);
 }
 
 void

@@ -47,7 +47,7 @@ void	control_free(struct control *);
  * the message is borrowed. -1 when the client is gone or its queue is
  * over the bound (the client is then dropped). */
 int	control_client_send(struct control_client *, const json_t *msg);
-/* Keep a client alive across an asynchronous reply (NULL: no-op). */
+/* Keep a client alive across an asynchronous reply. */
 void	control_client_ref(struct control_client *);
 void	control_client_unref(struct control_client *);
 /* False once the connection closed; sends are then no-ops. */
@@ -62,14 +62,10 @@ struct control_hook;
  * already closed or on allocation failure. */
 struct control_hook *control_client_hook(struct control_client *,
 	    void (*fn)(void *), void *arg);
-/* Cancel a hook that has not run; the hook is freed. NULL (either) is
- * a no-op. */
+/* Cancel a hook that has not run; the hook is freed. NULL is a no-op. */
 void	control_client_unhook(struct control_client *, struct control_hook *);
-/* Hooks (pending replies and streams) a client holds, to cap them
- * (0 for NULL, a call from inside superd). */
+/* Hooks (pending replies and streams) a client holds, to cap them. */
 size_t	control_client_nhooks(const struct control_client *);
-/* Write the current pid into the lock file (after -d forked). */
-void	control_update_pid(struct control *);
 /* Adopt a connected socket as a client with a role (METHODS_ROLE_*),
  * without peer credentials: for the fuzz harness and unit tests. NULL
  * on failure (the fd is then closed). */

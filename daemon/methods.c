@@ -30,7 +30,6 @@
 #include <jansson.h>
 
 #include "config.h"
-#include "control.h"
 #include "events.h"
 #include "log.h"
 #define METHODS_INTERNAL
@@ -47,10 +46,22 @@
 
 typedef int (*methods_fn)(struct methods_call *, json_t **result);
 
+/* One param a method takes: its key and its json_unpack() type ('s'
+ * string, 'I' integer, 'b' boolean, 'o' anything the handler sorts out,
+ * like `names`: one name or an array). Every param is optional here;
+ * the handler says which it needs. */
+struct methods_param {
+	const char *key;
+	char	 type;
+};
+
+#define METHODS_MAX_PARAMS	  4
+
 struct methods_entry {
 	const char *name;
 	int	 flags;
 	methods_fn fn;
+	struct methods_param params[METHODS_MAX_PARAMS];	/* key NULL: end */
 };
 
 static int method_daemon_version(struct methods_call *, json_t **);
@@ -63,29 +74,41 @@ static int method_config_avail(struct methods_call *, json_t **);
 static int method_events_subscribe(struct methods_call *, json_t **);
 static int method_daemon_tail(struct methods_call *, json_t **);
 
-/* The only way from a method name to code: exact match in this table. */
+/* The only way from a method name to code: exact match in this table.
+ * The params' shape is checked once, before the handler runs. */
 static const struct methods_entry methods_table[] = {
-	{ "daemon.version", METHODS_READONLY, method_daemon_version },
-	{ "daemon.info", METHODS_READONLY, method_daemon_info },
-	{ "daemon.shutdown", METHODS_CONTROL, method_daemon_shutdown },
-	{ "daemon.reopen_logs", METHODS_CONTROL, method_daemon_reopen_logs },
-	{ "daemon.tail", METHODS_READONLY | METHODS_STREAM,
-	    method_daemon_tail },
-	{ "process.list", METHODS_READONLY, method_process_list },
-	{ "process.start", METHODS_CONTROL, method_process_start },
-	{ "process.stop", METHODS_CONTROL, method_process_stop },
-	{ "process.restart", METHODS_CONTROL, method_process_restart },
-	{ "process.reload", METHODS_CONTROL, method_process_reload },
-	{ "process.signal", METHODS_CONTROL, method_process_signal },
-	{ "process.tail", METHODS_READONLY | METHODS_STREAM,
-	    method_process_tail },
-	{ "process.clear_log", METHODS_CONTROL, method_process_clear_log },
-	{ "process.stdin", METHODS_CONTROL, method_process_stdin },
-	{ "config.reread", METHODS_CONTROL, method_config_reread },
-	{ "config.update", METHODS_CONTROL, method_config_update },
-	{ "config.avail", METHODS_CONTROL, method_config_avail },
-	{ "events.subscribe", METHODS_READONLY | METHODS_STREAM,
-	    method_events_subscribe },
+	{ "daemon.version", METHODS_READONLY, method_daemon_version, { } },
+	{ "daemon.info", METHODS_READONLY, method_daemon_info, { } },
+	{ "daemon.shutdown", METHODS_CONTROL, method_daemon_shutdown, { } },
+	{ "daemon.reopen_logs", METHODS_CONTROL, method_daemon_reopen_logs,
+	    { } },
+	{ "daemon.tail", METHODS_READONLY, method_daemon_tail,
+	    { { "bytes", 'I' }, { "follow", 'b' } } },
+	{ "process.list", METHODS_READONLY, method_process_list,
+	    { { "names", 'o' } } },
+	{ "process.start", METHODS_CONTROL, method_process_start,
+	    { { "names", 'o' }, { "wait", 'b' } } },
+	{ "process.stop", METHODS_CONTROL, method_process_stop,
+	    { { "names", 'o' }, { "wait", 'b' } } },
+	{ "process.restart", METHODS_CONTROL, method_process_restart,
+	    { { "names", 'o' }, { "wait", 'b' } } },
+	{ "process.reload", METHODS_CONTROL, method_process_reload,
+	    { { "names", 'o' }, { "wait", 'b' } } },
+	{ "process.signal", METHODS_CONTROL, method_process_signal,
+	    { { "names", 'o' }, { "signal", 'o' } } },
+	{ "process.tail", METHODS_READONLY, method_process_tail,
+	    { { "name", 's' }, { "stream", 's' }, { "bytes", 'I' },
+	    { "follow", 'b' } } },
+	{ "process.clear_log", METHODS_CONTROL, method_process_clear_log,
+	    { { "names", 'o' } } },
+	{ "process.stdin", METHODS_CONTROL, method_process_stdin,
+	    { { "name", 's' }, { "data", 's' } } },
+	{ "config.reread", METHODS_CONTROL, method_config_reread, { } },
+	{ "config.update", METHODS_CONTROL, method_config_update,
+	    { { "groups", 'o' } } },
+	{ "config.avail", METHODS_CONTROL, method_config_avail, { } },
+	{ "events.subscribe", METHODS_READONLY, method_events_subscribe,
+	    { } },
 };
 
 /* ---------------------------------------------------------------- */
@@ -123,6 +146,12 @@ methods_string_from_bytes(const char *data, size_t len)
 	char *buf;
 	size_t i, o, n;
 
+	/* Usually the bytes are valid already: no copy to fix them. */
+	for (i = 0; i < len; i += n)
+		if ((n = utf8_seq(s + i, len - i)) == 0)
+			break;
+	if (i == len)
+		return json_stringn_nocheck(data, len);
 	/* Each bad byte becomes 3 bytes (U+FFFD) at worst. */
 	if (len > (SIZE_MAX - 1) / 3 || (buf = malloc(len * 3 + 1)) == NULL)
 		return NULL;
@@ -159,7 +188,7 @@ methods_error_new(json_t *id, int code, const char *message)
 
 /* Send an error answer for id (nothing for a notification). */
 void
-methods_send_error(struct control_client *client, json_t *id, int code,
+methods_send_error(struct methods_peer *client, json_t *id, int code,
     const char *message)
 {
 	json_t *msg;
@@ -167,14 +196,14 @@ methods_send_error(struct control_client *client, json_t *id, int code,
 	if (id == NULL)
 		return;
 	if ((msg = methods_error_new(id, code, message)) != NULL) {
-		control_client_send(client, msg);
+		methods_peer_send(client, msg);
 		json_decref(msg);
 	}
 }
 
 /* Send result (stolen) for id (dropped for a notification). */
 void
-methods_send_result(struct control_client *client, json_t *id,
+methods_send_result(struct methods_peer *client, json_t *id,
     json_t *result)
 {
 	json_t *msg;
@@ -184,7 +213,7 @@ methods_send_result(struct control_client *client, json_t *id,
 		return;
 	}
 	if ((msg = rpc_result_new(id, result)) != NULL) {
-		control_client_send(client, msg);
+		methods_peer_send(client, msg);
 		json_decref(msg);
 	}
 }
@@ -222,25 +251,51 @@ methods_item_error_new(int code, const char *message)
 /* ---------------------------------------------------------------- */
 /* Params. */
 
-/* Every key of params must be in `allowed` (NULL-terminated). */
-int
-methods_check_keys(struct methods_call *call, const char *const *allowed)
+/*
+ * The params against the table's shape: json_unpack_ex() with
+ * JSON_STRICT refuses a key the method does not take and a value of the
+ * wrong type. 0, or -1 with the message in *msg.
+ */
+static int
+methods_check_params(const struct methods_entry *e, json_t *params,
+    char *msg, size_t len)
 {
-	const char *key;
-	json_t *value;
-	size_t i;
+	/* json_unpack() writes each value through the pointer its type
+	 * wants; one slot holds any of them. */
+	union {
+		json_t	*o;
+		const char *s;
+		json_int_t I;
+		int	 b;
+	} v[METHODS_MAX_PARAMS];
+	const char *k[METHODS_MAX_PARAMS] = { NULL };
+	char fmt[8 * METHODS_MAX_PARAMS + 4], one[8];
+	json_error_t err;
+	size_t i, n = 0, at;
 
-	if (call->params == NULL)
+	if (params == NULL)
 		return 0;
-	json_object_foreach(call->params, key, value) {
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(key, allowed[i]) == 0)
-				break;
-		if (allowed[i] == NULL)
-			return methods_fail(call, RPC_INVALID_PARAMS,
-			    "unknown parameter \"%.64s\"", key);
+	at = (size_t)snprintf(fmt, sizeof(fmt), "{");
+	for (i = 0; i < METHODS_MAX_PARAMS && e->params[i].key != NULL; i++) {
+		k[i] = e->params[i].key;
+		at += (size_t)snprintf(fmt + at, sizeof(fmt) - at, "%ss?%c",
+		    i > 0 ? "," : "", e->params[i].type);
+		n++;
 	}
-	return 0;
+	snprintf(fmt + at, sizeof(fmt) - at, "}");
+	if (json_unpack_ex(params, &err, JSON_STRICT, fmt, k[0], &v[0],
+	    k[1], &v[1], k[2], &v[2], k[3], &v[3]) == 0)
+		return 0;
+	/* jansson names the unknown key but not the mistyped one. */
+	for (i = 0; i < n; i++) {
+		snprintf(one, sizeof(one), "{s?%c}", e->params[i].type);
+		if (json_unpack_ex(params, NULL, 0, one, k[i], &v[i]) == -1) {
+			snprintf(msg, len, "\"%s\": %s", k[i], err.text);
+			return -1;
+		}
+	}
+	snprintf(msg, len, "%s", err.text);
+	return -1;
 }
 
 /* The param `key` (borrowed), NULL when absent. */
@@ -437,10 +492,7 @@ methods_one_process(struct methods_call *call, const char *key,
 static int
 method_daemon_version(struct methods_call *call, json_t **result)
 {
-	static const char *const keys[] = { NULL };
-
-	if (methods_check_keys(call, keys) == -1)
-		return -1;
+	(void)call;
 	*result = json_pack("{s:s, s:i}", "version", SUPERD_VERSION, "api",
 	    RPC_API_VERSION);
 	return 0;
@@ -449,11 +501,8 @@ method_daemon_version(struct methods_call *call, json_t **result)
 static int
 method_daemon_info(struct methods_call *call, json_t **result)
 {
-	static const char *const keys[] = { NULL };
 	struct timespec now;
 
-	if (methods_check_keys(call, keys) == -1)
-		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	*result = json_pack("{s:I, s:s, s:I, s:s, s:s}",
 	    "pid", (json_int_t)getpid(),
@@ -476,10 +525,6 @@ methods_call_shutdown(const struct methods_env *env)
 static int
 method_daemon_shutdown(struct methods_call *call, json_t **result)
 {
-	static const char *const keys[] = { NULL };
-
-	if (methods_check_keys(call, keys) == -1)
-		return -1;
 	call->after = methods_call_shutdown;
 	*result = json_object();
 	return 0;
@@ -488,10 +533,6 @@ method_daemon_shutdown(struct methods_call *call, json_t **result)
 static int
 method_daemon_reopen_logs(struct methods_call *call, json_t **result)
 {
-	static const char *const keys[] = { NULL };
-
-	if (methods_check_keys(call, keys) == -1)
-		return -1;
 	/* The same files and processes as SIGUSR2. */
 	if (supervisor_reopen_logs(call->env->sup) == -1)
 		return methods_fail(call, RPC_INTERNAL_ERROR,
@@ -503,8 +544,8 @@ method_daemon_reopen_logs(struct methods_call *call, json_t **result)
 /* daemon.tail: superd's own log ring, and with follow its new lines. */
 
 struct methods_maintail {
-	struct control_client *client;	/* the hook ends us first */
-	struct control_hook *hook;
+	struct methods_peer *client;	/* the hook ends us first */
+	struct methods_hook *hook;
 	struct log_follower *follower;
 	struct event *ev;		/* sends what lines collected */
 	char	*buf;			/* lines not sent yet */
@@ -576,7 +617,7 @@ methods_maintail_on_ready(evutil_socket_t fd, short what, void *arg)
 		    "{s:s, s:s, s:o}", "name", "superd", "stream", "main",
 		    "data", data));
 		/* On failure the client is gone and m with it. */
-		if (msg != NULL && control_client_send(m->client, msg) == -1) {
+		if (msg != NULL && methods_peer_send(m->client, msg) == -1) {
 			json_decref(msg);
 			free(buf);
 			return;
@@ -588,7 +629,7 @@ methods_maintail_on_ready(evutil_socket_t fd, short what, void *arg)
 		    "{s:s, s:s, s:o}", "name", "superd", "stream", "main",
 		    "data", methods_string_from_bytes(buf, len)));
 		if (msg != NULL)
-			control_client_send(m->client, msg);
+			methods_peer_send(m->client, msg);
 		json_decref(msg);
 	}
 	free(buf);
@@ -597,7 +638,6 @@ methods_maintail_on_ready(evutil_socket_t fd, short what, void *arg)
 static int
 method_daemon_tail(struct methods_call *call, json_t **result)
 {
-	static const char *const keys[] = { "bytes", "follow", NULL };
 	struct methods_maintail *m;
 	unsigned long long offset;
 	json_int_t bytes;
@@ -606,12 +646,11 @@ method_daemon_tail(struct methods_call *call, json_t **result)
 	json_t *res;
 	bool follow;
 
-	if (methods_check_keys(call, keys) == -1 ||
-	    methods_get_int(call, "bytes", 0, LOG_RING_SIZE, 1600,
+	if (methods_get_int(call, "bytes", 0, LOG_RING_SIZE, 1600,
 	    &bytes) == -1 ||
 	    methods_get_bool(call, "follow", false, &follow) == -1)
 		return -1;
-	if (follow && control_client_nhooks(call->client) >=
+	if (follow && methods_peer_nhooks(call->client) >=
 	    METHODS_MAX_PENDING)
 		return methods_fail(call, RPC_INTERNAL_ERROR,
 		    "too many streams on this connection");
@@ -629,7 +668,7 @@ method_daemon_tail(struct methods_call *call, json_t **result)
 	}
 	/* The reply first, then the stream. */
 	methods_send_result(call->client, call->id, res);
-	if (!control_client_alive(call->client))
+	if (!methods_peer_alive(call->client))
 		return METHODS_DEFERRED;
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return METHODS_DEFERRED;
@@ -641,7 +680,7 @@ method_daemon_tail(struct methods_call *call, json_t **result)
 		methods_maintail_free(m);
 		return METHODS_DEFERRED;
 	}
-	m->hook = control_client_hook(call->client, methods_maintail_on_close,
+	m->hook = methods_peer_hook(call->client, methods_maintail_on_close,
 	    m);
 	if (m->hook == NULL)
 		methods_maintail_free(m);
@@ -727,13 +766,10 @@ methods_diff_new(struct methods_call *call, const struct config_diff *diff)
 static int
 method_config_reread(struct methods_call *call, json_t **result)
 {
-	static const char *const keys[] = { NULL };
 	struct config_diff diff;
 	struct diags diags;
 	int rc;
 
-	if (methods_check_keys(call, keys) == -1)
-		return -1;
 	memset(&diff, 0, sizeof(diff));
 	diags_init(&diags);
 	if (supervisor_reread(call->env->sup, &diff, &diags) == -1) {
@@ -751,15 +787,13 @@ method_config_reread(struct methods_call *call, json_t **result)
 static int
 method_config_update(struct methods_call *call, json_t **result)
 {
-	static const char *const keys[] = { "groups", NULL };
 	const char **groups = NULL;
 	struct config_diff diff;
 	struct diags diags;
 	size_t ngroups;
 	int rc;
 
-	if (methods_check_keys(call, keys) == -1 ||
-	    methods_get_names(call, "groups", false, &groups, &ngroups) == -1)
+	if (methods_get_names(call, "groups", false, &groups, &ngroups) == -1)
 		return -1;
 	if (supervisor_shutting_down(call->env->sup)) {
 		free(groups);
@@ -799,7 +833,6 @@ methods_in_use(const struct methods_env *env, const char *fullname)
 static int
 method_config_avail(struct methods_call *call, json_t **result)
 {
-	static const char *const keys[] = { NULL };
 	const struct group_conf *g;
 	const struct proc_conf *pc;
 	struct config *cfg;
@@ -809,8 +842,6 @@ method_config_avail(struct methods_call *call, json_t **result)
 	size_t i, j;
 	int rc;
 
-	if (methods_check_keys(call, keys) == -1)
-		return -1;
 	diags_init(&diags);
 	/* Users are not looked up: avail only shows what is defined. */
 	cfg = config_load(call->env->config_path, CONFIG_NO_USERS, &diags);
@@ -850,8 +881,8 @@ method_config_avail(struct methods_call *call, json_t **result)
 /* events.subscribe */
 
 struct methods_sub {
-	struct control_client *client;	/* the hook ends us first */
-	struct control_hook *hook;
+	struct methods_peer *client;	/* the hook ends us first */
+	struct methods_hook *hook;
 	struct events_sub *sub;
 };
 
@@ -882,27 +913,24 @@ methods_sub_on_event(const struct process *p, enum process_state from,
 	if (msg == NULL)
 		return;
 	/* On failure the client is gone and s with it. */
-	control_client_send(s->client, msg);
+	methods_peer_send(s->client, msg);
 	json_decref(msg);
 }
 
 static int
 method_events_subscribe(struct methods_call *call, json_t **result)
 {
-	static const char *const keys[] = { NULL };
 	struct methods_sub *s;
 
 	(void)result;
-	if (methods_check_keys(call, keys) == -1)
-		return -1;
-	if (control_client_nhooks(call->client) >= METHODS_MAX_PENDING)
+	if (methods_peer_nhooks(call->client) >= METHODS_MAX_PENDING)
 		return methods_fail(call, RPC_INTERNAL_ERROR,
 		    "too many streams on this connection");
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return methods_fail(call, RPC_INTERNAL_ERROR, "out of memory");
 	s->client = call->client;
 	methods_send_result(call->client, call->id, json_object());
-	if (!control_client_alive(call->client)) {
+	if (!methods_peer_alive(call->client)) {
 		free(s);
 		return METHODS_DEFERRED;
 	}
@@ -911,7 +939,7 @@ method_events_subscribe(struct methods_call *call, json_t **result)
 		free(s);
 		return METHODS_DEFERRED;
 	}
-	s->hook = control_client_hook(call->client, methods_sub_on_close, s);
+	s->hook = methods_peer_hook(call->client, methods_sub_on_close, s);
 	if (s->hook == NULL) {
 		events_unsubscribe(s->sub);
 		free(s);
@@ -945,7 +973,7 @@ methods_flags(const char *name)
 }
 
 void
-methods_handle(const struct methods_env *env, struct control_client *client,
+methods_handle(const struct methods_env *env, struct methods_peer *client,
     enum methods_role role, const struct rpc_request *req)
 {
 	const struct methods_entry *e;
@@ -977,13 +1005,22 @@ methods_handle(const struct methods_env *env, struct control_client *client,
 		    "params must be an object (named params)");
 		return;
 	}
+	{
+		char msg[256];
+
+		if (methods_check_params(e, req->params, msg, sizeof(msg)) ==
+		    -1) {
+			methods_send_error(client, req->id, RPC_INVALID_PARAMS,
+			    msg);
+			return;
+		}
+	}
 	memset(&call, 0, sizeof(call));
 	call.env = env;
 	call.client = client;
-	call.role = role;
 	call.id = req->id;
 	call.params = req->params;
-	control_client_ref(client);
+	methods_peer_ref(client);
 	rc = e->fn(&call, &result);
 	if (rc == 0) {
 		if (result == NULL)
@@ -999,5 +1036,5 @@ methods_handle(const struct methods_env *env, struct control_client *client,
 		    rpc_code_name(call.code));
 	}
 	free(call.message);
-	control_client_unref(client);
+	methods_peer_unref(client);
 }

@@ -1,9 +1,11 @@
 /*
  * The JSON-RPC methods of SPEC.md section 5: one static table of
- * {name, flags, handler}. control.c frames and parses a request and
- * hands it here with the role bound to the connection at accept; the
- * role is checked against the method's flags before any handler runs,
- * and every param is checked by the handler before anything happens.
+ * {name, flags, handler, param shape}. control.c frames and parses a
+ * request and hands it here, with the role bound to the connection at
+ * accept and itself as a methods_peer (the one reply interface). The
+ * role and the params' shape (keys and types, json_unpack_ex with
+ * JSON_STRICT) are checked from the table before any handler runs; the
+ * handler checks ranges and lengths before anything happens.
  */
 #ifndef SUPERD_METHODS_H
 #define SUPERD_METHODS_H
@@ -13,7 +15,6 @@
 
 #include "rpc.h"
 
-struct control_client;
 struct event_base;
 struct supervisor;
 
@@ -24,10 +25,9 @@ enum methods_role {
 	METHODS_ROLE_CONTROL = 2	/* root and superd's own uid */
 };
 
-/* Method flags: exactly one of READONLY / CONTROL, maybe STREAM. */
+/* Method flags: exactly one of READONLY / CONTROL. */
 #define METHODS_READONLY	  0x01	/* read-only role may call it */
 #define METHODS_CONTROL		  0x02	/* control role only */
-#define METHODS_STREAM		  0x04	/* notifications follow the reply */
 
 /* Longest method name the table holds (the lookup is length-capped). */
 #define METHODS_NAME_MAX	  32
@@ -43,20 +43,84 @@ struct methods_env {
 	struct timespec started;	/* CLOCK_MONOTONIC */
 	void	(*on_shutdown)(void *arg);
 	void	*arg;
-	/* Queue one reply already encoded as a '\n'-terminated line
-	 * (malloc'd, taken over), with control_client_send()'s queue bound
-	 * and flush: process.list writes its reply without a json_t tree.
-	 * NULL: methods falls back to control_client_send(). */
-	int	(*send_line)(struct control_client *, char *line, size_t len);
 };
 
-/* Run one parsed request from `client` with `role`. Every answer is sent
- * through control_client_send() (now, or later for wait/restart); a
- * notification (req->id NULL) is executed and never answered. `client`
- * may be NULL for a process.start/stop/restart notification from inside
- * superd (the status page's buttons: one engine for every face); `env`
- * must then outlive what the call started. */
-void	methods_handle(const struct methods_env *, struct control_client *,
+/*
+ * The one reply interface: whoever a request came from (control.c's
+ * connection, a unit test's fake) is a peer with these operations, and
+ * methods talks to it only through them. A struct methods_peer is the
+ * first member of the caller's own struct (control_client's).
+ */
+struct methods_peer;
+struct methods_hook;
+struct methods_peer_ops {
+	/* Queue one message (borrowed). -1 when the peer is gone or was
+	 * dropped for not reading (its hooks have then run). */
+	int	(*send)(struct methods_peer *, const json_t *msg);
+	/* False once the peer closed; sends are then no-ops. */
+	bool	(*alive)(const struct methods_peer *);
+	/* Keep the peer's memory across an asynchronous reply. */
+	void	(*ref)(struct methods_peer *);
+	void	(*unref)(struct methods_peer *);
+	/* Run fn(arg) once when the peer closes: a pending reply or a
+	 * stream cleans up there. NULL when closed or out of memory. */
+	struct methods_hook *(*hook)(struct methods_peer *,
+		    void (*fn)(void *), void *arg);
+	/* Cancel a hook that has not run. NULL is a no-op. */
+	void	(*unhook)(struct methods_peer *, struct methods_hook *);
+	/* Hooks held, to cap the streams and waits of one peer. */
+	size_t	(*nhooks)(const struct methods_peer *);
+};
+struct methods_peer {
+	const struct methods_peer_ops *ops;
+};
+
+static inline int
+methods_peer_send(struct methods_peer *p, const json_t *msg)
+{
+	return p->ops->send(p, msg);
+}
+
+static inline bool
+methods_peer_alive(const struct methods_peer *p)
+{
+	return p != NULL && p->ops->alive(p);
+}
+
+static inline void
+methods_peer_ref(struct methods_peer *p)
+{
+	p->ops->ref(p);
+}
+
+static inline void
+methods_peer_unref(struct methods_peer *p)
+{
+	p->ops->unref(p);
+}
+
+static inline struct methods_hook *
+methods_peer_hook(struct methods_peer *p, void (*fn)(void *), void *arg)
+{
+	return p->ops->hook(p, fn, arg);
+}
+
+static inline void
+methods_peer_unhook(struct methods_peer *p, struct methods_hook *h)
+{
+	p->ops->unhook(p, h);
+}
+
+static inline size_t
+methods_peer_nhooks(const struct methods_peer *p)
+{
+	return p->ops->nhooks(p);
+}
+
+/* Run one parsed request from `peer` with `role`. Every answer goes to
+ * the peer (now, or later for wait/restart and streams); a notification
+ * (req->id NULL) is executed and never answered. */
+void	methods_handle(const struct methods_env *, struct methods_peer *,
 	    enum methods_role role, const struct rpc_request *req);
 
 /* The table's flags for an exact method name; -1 when there is none. */
@@ -79,8 +143,7 @@ json_t *methods_string_from_bytes(const char *data, size_t len);
 /* One call being handled; borrowed pieces of the request. */
 struct methods_call {
 	const struct methods_env *env;
-	struct control_client *client;
-	enum methods_role role;
+	struct methods_peer *client;
 	json_t	*id;		/* borrowed; NULL: a notification */
 	json_t	*params;	/* borrowed; an object or NULL */
 	/* Filled by a handler that fails. */
@@ -99,18 +162,16 @@ struct process;
 /* How many trailing bytes of s could start a sequence cut short. */
 size_t	methods_utf8_cut(const unsigned char *s, size_t n);
 /* Send an error answer for id (nothing for a notification). */
-void	methods_send_error(struct control_client *, json_t *id, int code,
+void	methods_send_error(struct methods_peer *, json_t *id, int code,
 	    const char *message);
 /* Send result (stolen) for id (dropped for a notification). */
-void	methods_send_result(struct control_client *, json_t *id,
+void	methods_send_result(struct methods_peer *, json_t *id,
 	    json_t *result);
 /* Record the call's error (code, message); returns -1. */
 int	methods_fail(struct methods_call *, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* An {code, message} object for a per-process item: new. */
 json_t *methods_item_error_new(int code, const char *message);
-/* Every key of params must be in `allowed` (NULL-terminated). */
-int	methods_check_keys(struct methods_call *, const char *const *allowed);
 /* The param `key` (borrowed), NULL when absent. */
 json_t *methods_param(struct methods_call *, const char *key);
 /* Typed params with a default; -1 after methods_fail(). */

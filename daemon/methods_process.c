@@ -3,10 +3,6 @@
  * restart (with wait), signal, clear_log, tail (with follow) and stdin.
  * The table that routes to them and the param helpers are in methods.c.
  *
- * process.list is what `superctl status` calls, often, for every
- * process: its reply is written straight into one buffer instead of
- * being built as a jansson tree and then dumped (some 40 allocations
- * and a tree walk per process; 48k instructions a process before).
  */
 #include <sys/types.h>
 
@@ -23,7 +19,6 @@
 #include <jansson.h>
 
 #include "config.h"
-#include "control.h"
 #include "events.h"
 #include "log.h"
 #define METHODS_INTERNAL
@@ -38,156 +33,9 @@
 #define METHODS_MAX_STDIN	  (512 * 1024)
 #define METHODS_TAIL_DEFAULT	  1600
 #define METHODS_SIGNAL_MAX	  64
-#define METHODS_LIST_ITEM	  256	/* usual bytes of one process object */
 
 /* ---------------------------------------------------------------- */
 /* process.list */
-
-/* A reply line written by hand; `failed` sticks after an allocation
- * failure. Each process object reserves its worst case once, so the
- * writers below only copy. */
-struct methods_out {
-	char	*buf;
-	size_t	 len;
-	size_t	 cap;
-	bool	 failed;
-	const struct supervisor *sup;	/* for "waiting for db" */
-};
-
-/* Room for n more bytes; false (and failed) when there is none. */
-static bool
-methods_out_reserve(struct methods_out *o, size_t n)
-{
-	size_t cap;
-	char *p;
-
-	if (o->failed)
-		return false;
-	if (n <= o->cap - o->len)
-		return true;
-	if (n > SIZE_MAX / 4 - o->len) {
-		o->failed = true;
-		return false;
-	}
-	cap = o->cap > 0 ? o->cap : 4096;
-	while (cap - o->len < n)
-		cap *= 2;
-	if ((p = realloc(o->buf, cap)) == NULL) {
-		o->failed = true;
-		return false;
-	}
-	o->buf = p;
-	o->cap = cap;
-	return true;
-}
-
-/* Append n bytes; room was reserved. */
-static inline void
-methods_out_raw(struct methods_out *o, const char *s, size_t n)
-{
-	memcpy(o->buf + o->len, s, n);
-	o->len += n;
-}
-
-/* Append a string literal (sizeof, not strlen). */
-#define METHODS_OUT_LIT(o, s)	  methods_out_raw((o), (s), sizeof(s) - 1)
-
-/* Append v in decimal; 21 bytes reserved. */
-static inline void
-methods_out_int(struct methods_out *o, long long v)
-{
-	unsigned long long u;
-	char tmp[24];
-	size_t i = sizeof(tmp);
-
-	u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
-	do {
-		tmp[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u > 0);
-	if (v < 0)
-		tmp[--i] = '-';
-	methods_out_raw(o, tmp + i, sizeof(tmp) - i);
-}
-
-/* Two digits, zero-padded, of v (0..99). */
-static inline void
-methods_out_2d(struct methods_out *o, long v)
-{
-	o->buf[o->len++] = (char)('0' + v / 10 % 10);
-	o->buf[o->len++] = (char)('0' + v % 10);
-}
-
-/* The most methods_out_str() writes for n bytes: 6 ("\u001F") each. */
-#define METHODS_OUT_STR_MAX(n)	  ((n) * 6 + 2)
-
-/*
- * A JSON string of n bytes, byte for byte as json_dumps() writes it:
- * '"', '\\' and C0 controls escaped, the rest as is; like
- * methods_string_from_bytes(), invalid UTF-8 and NUL become U+FFFD.
- * METHODS_OUT_STR_MAX(n) bytes were reserved.
- */
-static void
-methods_out_str(struct methods_out *o, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *u = (const unsigned char *)s;
-	unsigned char c;
-	size_t i, k;
-	char *d;
-
-	d = o->buf + o->len;
-	*d++ = '"';
-	for (i = 0; i < n; i++) {
-		c = u[i];
-		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-			*d++ = (char)c;
-			continue;
-		}
-		if (c >= 0x80 || c == 0) {
-			k = utf8_seq(u + i, n - i);
-			if (k == 0) {
-				memcpy(d, "\xef\xbf\xbd", 3);
-				d += 3;
-			} else {
-				memcpy(d, u + i, k);
-				d += k;
-				i += k - 1;
-			}
-			continue;
-		}
-		*d++ = '\\';
-		switch (c) {
-		case '"':
-		case '\\':
-			*d++ = (char)c;
-			break;
-		case '\b':
-			*d++ = 'b';
-			break;
-		case '\f':
-			*d++ = 'f';
-			break;
-		case '\n':
-			*d++ = 'n';
-			break;
-		case '\r':
-			*d++ = 'r';
-			break;
-		case '\t':
-			*d++ = 't';
-			break;
-		default:
-			memcpy(d, "u00", 3);
-			d += 3;
-			*d++ = hex[c >> 4];
-			*d++ = hex[c & 0xf];
-			break;
-		}
-	}
-	*d++ = '"';
-	o->len = (size_t)(d - o->buf);
-}
 
 static const char *
 methods_log_path(const struct log_conf *log)
@@ -238,116 +86,85 @@ methods_describe(const struct process *p, char *buf, size_t len)
 	}
 }
 
-/* One process object of SPEC.md section 5, keys in the order jansson
- * used to write them. */
+/* key: value (stolen) into obj; the keys here are valid literals. */
 static void
-methods_out_process(struct methods_out *o, const struct process *p)
+methods_set(json_t *obj, const char *key, json_t *value, bool *failed)
+{
+	if (json_object_set_new_nocheck(obj, key, value) == -1 ||
+	    value == NULL)
+		*failed = true;
+}
+
+static json_t *
+methods_path_new(const char *path)
+{
+	return methods_string_from_bytes(path, strlen(path));
+}
+
+/* One process object of SPEC.md section 5: new, NULL when out of
+ * memory. `status` calls this for every process, often: set_new_nocheck
+ * skips json_pack's format parsing and a key check per member. */
+static json_t *
+methods_process_new(const struct process *p, const struct supervisor *sup)
 {
 	const struct proc_conf *conf = p->conf;
-	const char *out_log, *err_log;
-	size_t lname, lgroup, lerr, ldesc, lout, lelog, lreason;
+	const char *state = process_state_name(p->state);
+	bool failed = false;
 	char desc[300];
 	const char *wait;
 	long up = process_uptime(p);
+	json_t *o;
 
-	out_log = methods_log_path(&conf->stdout_log);
-	err_log = conf->redirect_stderr ? "" :
-	    methods_log_path(&conf->stderr_log);
-	desc[0] = '\0';
-	if (p->state != PROCESS_RUNNING)
+	if (p->state == PROCESS_RUNNING)
+		snprintf(desc, sizeof(desc), "pid %ld, uptime %ld:%02ld:%02ld",
+		    (long)p->pid, up / 3600, (up / 60) % 60, up % 60);
+	else
 		methods_describe(p, desc, sizeof(desc));
-	if (p->state == PROCESS_STOPPED && o->sup != NULL &&
-	    (wait = supervisor_waiting_for(o->sup, p)) != NULL)
+	if (p->state == PROCESS_STOPPED && sup != NULL &&
+	    (wait = supervisor_waiting_for(sup, p)) != NULL)
 		snprintf(desc, sizeof(desc), "waiting for %s", wait);
-	lname = strlen(p->fullname);
-	lgroup = strlen(conf->group);
-	lerr = strnlen(p->spawnerr, sizeof(p->spawnerr));
-	ldesc = strlen(desc);
-	lreason = strnlen(p->reason, sizeof(p->reason));
-	lout = strlen(out_log);
-	lelog = strlen(err_log);
-	/* Keys, numbers and the RUNNING description fit in 512 bytes. */
-	if (lname + lgroup + lout + lelog > SIZE_MAX / 8 ||
-	    !methods_out_reserve(o, 512 + METHODS_OUT_STR_MAX(lname + lgroup +
-	    lerr + ldesc + lreason + lout + lelog)))
-		return;
-	METHODS_OUT_LIT(o, "{\"name\":");
-	methods_out_str(o, p->fullname, lname);
-	METHODS_OUT_LIT(o, ",\"group\":");
-	methods_out_str(o, conf->group, lgroup);
-	METHODS_OUT_LIT(o, ",\"state\":\"");
-	methods_out_raw(o, process_state_name(p->state),
-	    strlen(process_state_name(p->state)));
-	METHODS_OUT_LIT(o, "\",\"pid\":");
-	methods_out_int(o, process_is_running(p) ? (long long)p->pid : 0);
-	METHODS_OUT_LIT(o, ",\"start_time\":");
-	methods_out_int(o, (long long)p->start_time);
-	METHODS_OUT_LIT(o, ",\"stop_time\":");
-	methods_out_int(o, (long long)p->stop_time);
-	METHODS_OUT_LIT(o, ",\"uptime_s\":");
-	methods_out_int(o, up);
-	METHODS_OUT_LIT(o, ",\"exitstatus\":");
-	methods_out_int(o, p->exitstatus);
-	METHODS_OUT_LIT(o, ",\"spawnerr\":");
-	methods_out_str(o, p->spawnerr, lerr);
-	METHODS_OUT_LIT(o, ",\"description\":");
-	if (p->state == PROCESS_RUNNING) {
-		/* "pid 42, uptime 0:03:10", without a printf per process */
-		METHODS_OUT_LIT(o, "\"pid ");
-		methods_out_int(o, (long long)p->pid);
-		METHODS_OUT_LIT(o, ", uptime ");
-		methods_out_int(o, up / 3600);
-		METHODS_OUT_LIT(o, ":");
-		methods_out_2d(o, (up / 60) % 60);
-		METHODS_OUT_LIT(o, ":");
-		methods_out_2d(o, up % 60);
-		METHODS_OUT_LIT(o, "\"");
-	} else
-		methods_out_str(o, desc, ldesc);
+	if ((o = json_object()) == NULL)
+		return NULL;
+	methods_set(o, "name", methods_path_new(p->fullname), &failed);
+	methods_set(o, "group", methods_path_new(conf->group), &failed);
+	methods_set(o, "state", json_stringn_nocheck(state, strlen(state)),
+	    &failed);
+	methods_set(o, "pid", json_integer(process_is_running(p) ?
+	    (json_int_t)p->pid : 0), &failed);
+	methods_set(o, "start_time", json_integer((json_int_t)p->start_time),
+	    &failed);
+	methods_set(o, "stop_time", json_integer((json_int_t)p->stop_time),
+	    &failed);
+	methods_set(o, "uptime_s", json_integer((json_int_t)up), &failed);
+	methods_set(o, "exitstatus", json_integer(p->exitstatus), &failed);
+	methods_set(o, "spawnerr", methods_string_from_bytes(p->spawnerr,
+	    strnlen(p->spawnerr, sizeof(p->spawnerr))), &failed);
+	methods_set(o, "description", methods_path_new(desc), &failed);
 	/* Why superd itself last restarted it (a failed health check). */
-	METHODS_OUT_LIT(o, ",\"reason\":");
-	methods_out_str(o, p->reason, lreason);
-	METHODS_OUT_LIT(o, ",\"stdout_logfile\":");
-	methods_out_str(o, out_log, lout);
-	METHODS_OUT_LIT(o, ",\"stderr_logfile\":");
-	methods_out_str(o, err_log, lelog);
-	METHODS_OUT_LIT(o, "}");
+	methods_set(o, "reason", methods_string_from_bytes(p->reason,
+	    strnlen(p->reason, sizeof(p->reason))), &failed);
+	methods_set(o, "stdout_logfile",
+	    methods_path_new(methods_log_path(&conf->stdout_log)), &failed);
+	methods_set(o, "stderr_logfile", conf->redirect_stderr ?
+	    json_stringn_nocheck("", 0) :
+	    methods_path_new(methods_log_path(&conf->stderr_log)), &failed);
+	if (failed) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
-/* Queue the line in o (taken over) as the answer; a test without a
- * send_line hook gets it through jansson. */
-static void
-methods_out_send(struct methods_call *call, struct methods_out *o)
-{
-	json_t *msg;
-
-	if (call->env->send_line != NULL) {
-		call->env->send_line(call->client, o->buf, o->len);
-		o->buf = NULL;
-		return;
-	}
-	if ((msg = json_loadb(o->buf, o->len, 0, NULL)) != NULL) {
-		control_client_send(call->client, msg);
-		json_decref(msg);
-	}
-	free(o->buf);
-	o->buf = NULL;
-}
-
-/* Answers by itself: {"jsonrpc":"2.0","id":ID,"result":[process...]}. */
 int
 method_process_list(struct methods_call *call, json_t **result)
 {
-	static const char *const keys[] = { "names", NULL };
-	struct methods_out o = { NULL, 0, 0, false, NULL };
 	struct process *const *all;
 	struct process **procs = NULL;
 	const char **names = NULL;
 	size_t i, n, nnames;
+	json_t *list, *item;
 
-	(void)result;
-	if (methods_check_keys(call, keys) == -1 ||
-	    methods_get_names(call, "names", false, &names, &nnames) == -1)
+	if (methods_get_names(call, "names", false, &names, &nnames) == -1)
 		return -1;
 	if (nnames > 0) {
 		if (methods_match(call, names, nnames, &procs, &n) == -1) {
@@ -359,39 +176,19 @@ method_process_list(struct methods_call *call, json_t **result)
 		all = supervisor_processes(call->env->sup, &n);
 	}
 	free(names);
-	o.sup = call->env->sup;
-	if (call->id == NULL) {
-		free(procs);
-		return METHODS_DEFERRED;	/* a notification: no answer */
+	list = json_array();
+	for (i = 0; list != NULL && i < n; i++) {
+		if ((item = methods_process_new(all[i], call->env->sup)) == NULL ||
+		    json_array_append_new(list, item) == -1) {
+			json_decref(list);
+			list = NULL;
+		}
 	}
-	/* The envelope and an id string of up to RPC_MAX_LINE bytes. */
-	if (methods_out_reserve(&o, n * METHODS_LIST_ITEM + 64 +
-	    (json_is_string(call->id) ?
-	    METHODS_OUT_STR_MAX(json_string_length(call->id)) : 32))) {
-		METHODS_OUT_LIT(&o, "{\"jsonrpc\":\"2.0\",\"id\":");
-		if (json_is_integer(call->id))
-			methods_out_int(&o, json_integer_value(call->id));
-		else if (json_is_string(call->id))
-			methods_out_str(&o, json_string_value(call->id),
-			    json_string_length(call->id));
-		else
-			METHODS_OUT_LIT(&o, "null");
-		METHODS_OUT_LIT(&o, ",\"result\":[");
-	}
-	for (i = 0; i < n; i++) {
-		if (i > 0 && methods_out_reserve(&o, 1))
-			METHODS_OUT_LIT(&o, ",");
-		methods_out_process(&o, all[i]);
-	}
-	if (methods_out_reserve(&o, 3))
-		METHODS_OUT_LIT(&o, "]}\n");
 	free(procs);
-	if (o.failed) {
-		free(o.buf);
+	if (list == NULL)
 		return methods_fail(call, RPC_INTERNAL_ERROR, "out of memory");
-	}
-	methods_out_send(call, &o);
-	return METHODS_DEFERRED;
+	*result = list;
+	return 0;
 }
 
 /* ---------------------------------------------------------------- */
@@ -420,8 +217,8 @@ struct methods_op {
 	bool	 stopping;	/* restart: still in its stop half */
 	bool	 wait;
 	const struct methods_env *env;
-	struct control_client *client;	/* referenced */
-	struct control_hook *hook;
+	struct methods_peer *client;	/* referenced */
+	struct methods_hook *hook;
 	struct events_sub *sub;
 	struct event *later;	/* restart: start half, off the callback */
 	json_t	*id;		/* own reference, NULL: notification */
@@ -456,7 +253,7 @@ methods_op_free(struct methods_op *op)
 	}
 	free(op->items);
 	json_decref(op->id);
-	control_client_unref(op->client);
+	methods_peer_unref(op->client);
 	free(op);
 }
 
@@ -546,22 +343,22 @@ methods_op_settled(const struct methods_op *op)
 static void
 methods_op_finish(struct methods_op *op)
 {
-	struct control_client *client = op->client;
+	struct methods_peer *client = op->client;
 	json_t *result;
 
-	control_client_unhook(client, op->hook);
+	methods_peer_unhook(client, op->hook);
 	op->hook = NULL;
 	events_unsubscribe(op->sub);
 	op->sub = NULL;
 	result = methods_op_result_new(op);
-	control_client_ref(client);
+	methods_peer_ref(client);
 	if (result != NULL)
 		methods_send_result(client, op->id, result);
 	else
 		methods_send_error(client, op->id, RPC_INTERNAL_ERROR,
 		    "out of memory");
 	methods_op_free(op);
-	control_client_unref(client);
+	methods_peer_unref(client);
 }
 
 static void methods_op_start_half(struct methods_op *);
@@ -631,7 +428,7 @@ methods_op_wait(struct methods_op *op)
 	if (op->sub == NULL)
 		op->sub = events_subscribe(methods_op_on_event, op);
 	if (op->sub == NULL) {
-		control_client_unhook(op->client, op->hook);
+		methods_peer_unhook(op->client, op->hook);
 		op->hook = NULL;
 		methods_send_error(op->client, op->id, RPC_INTERNAL_ERROR,
 		    "out of memory");
@@ -735,15 +532,13 @@ methods_op_stop_half(struct methods_op *op)
 static int
 methods_op_run(struct methods_call *call, enum methods_op_kind kind)
 {
-	static const char *const keys[] = { "names", "wait", NULL };
 	struct process **procs = NULL;
 	struct methods_op *op;
 	const char **names = NULL;
 	size_t i, n, nnames;
 	bool wait;
 
-	if (methods_check_keys(call, keys) == -1 ||
-	    methods_get_bool(call, "wait", true, &wait) == -1 ||
+	if (methods_get_bool(call, "wait", true, &wait) == -1 ||
 	    methods_get_names(call, "names", true, &names, &nnames) == -1)
 		return -1;
 	if (methods_match(call, names, nnames, &procs, &n) == -1) {
@@ -757,7 +552,7 @@ methods_op_run(struct methods_call *call, enum methods_op_kind kind)
 		return methods_fail(call, RPC_SHUTTING_DOWN,
 		    "superd is shutting down");
 	}
-	if (control_client_nhooks(call->client) >= METHODS_MAX_PENDING) {
+	if (methods_peer_nhooks(call->client) >= METHODS_MAX_PENDING) {
 		free(procs);
 		return methods_fail(call, RPC_INTERNAL_ERROR,
 		    "too many pending requests on this connection");
@@ -773,7 +568,7 @@ methods_op_run(struct methods_call *call, enum methods_op_kind kind)
 	op->wait = wait;
 	op->env = call->env;
 	op->client = call->client;
-	control_client_ref(op->client);
+	methods_peer_ref(op->client);
 	op->id = call->id != NULL ? json_incref(call->id) : NULL;
 	op->n = n;
 	for (i = 0; i < n; i++) {
@@ -787,12 +582,8 @@ methods_op_run(struct methods_call *call, enum methods_op_kind kind)
 		}
 	}
 	free(procs);
-	/* No client: a notification from inside superd (the status page's
-	 * buttons), nobody to answer or to outlive. */
-	if (op->client != NULL)
-		op->hook = control_client_hook(op->client,
-		    methods_op_on_close, op);
-	if (op->client != NULL && op->hook == NULL) {
+	op->hook = methods_peer_hook(op->client, methods_op_on_close, op);
+	if (op->hook == NULL) {
 		methods_op_free(op);
 		return methods_fail(call, RPC_INTERNAL_ERROR,
 		    "connection closed");
@@ -925,11 +716,9 @@ methods_act_signal(struct process *p, void *arg, char *msg, size_t len)
 int
 method_process_signal(struct methods_call *call, json_t **result)
 {
-	static const char *const keys[] = { "names", "signal", NULL };
 	int sig = 0;
 
-	if (methods_check_keys(call, keys) == -1 ||
-	    methods_get_signal(call, &sig) == -1)
+	if (methods_get_signal(call, &sig) == -1)
 		return -1;
 	return methods_apply(call, methods_act_signal, &sig, result);
 }
@@ -948,10 +737,6 @@ methods_act_clear_log(struct process *p, void *arg, char *msg, size_t len)
 int
 method_process_clear_log(struct methods_call *call, json_t **result)
 {
-	static const char *const keys[] = { "names", NULL };
-
-	if (methods_check_keys(call, keys) == -1)
-		return -1;
 	return methods_apply(call, methods_act_clear_log, NULL, result);
 }
 
@@ -959,9 +744,9 @@ method_process_clear_log(struct methods_call *call, json_t **result)
 /* process.tail with follow */
 
 struct methods_follow {
-	struct control_client *client;	/* not referenced: the hook ends
+	struct methods_peer *client;	/* not referenced: the hook ends
 					 * us before the client goes */
-	struct control_hook *hook;
+	struct methods_hook *hook;
 	/* Ours until output_free() says the output ends (data NULL): then
 	 * NULL, and never looked up anywhere to guess. */
 	struct output_follower *follower;
@@ -1025,15 +810,13 @@ methods_follow_on_data(const char *data, size_t len, void *arg)
 	if (msg == NULL)
 		return;
 	/* On failure the client is gone and f with it: touch nothing. */
-	control_client_send(f->client, msg);
+	methods_peer_send(f->client, msg);
 	json_decref(msg);
 }
 
 int
 method_process_tail(struct methods_call *call, json_t **result)
 {
-	static const char *const keys[] = { "name", "stream", "bytes",
-		"follow", NULL };
 	struct methods_follow *f;
 	enum output_stream stream = OUTPUT_STDOUT;
 	struct process *p;
@@ -1045,8 +828,7 @@ method_process_tail(struct methods_call *call, json_t **result)
 	json_t *res;
 	bool follow;
 
-	if (methods_check_keys(call, keys) == -1 ||
-	    methods_get_string(call, "stream", false, 16, &sname,
+	if (methods_get_string(call, "stream", false, 16, &sname,
 	    NULL) == -1 ||
 	    methods_get_int(call, "bytes", 0, OUTPUT_RING_SIZE,
 	    METHODS_TAIL_DEFAULT, &bytes) == -1 ||
@@ -1064,7 +846,7 @@ method_process_tail(struct methods_call *call, json_t **result)
 	if (p->output == NULL)
 		return methods_fail(call, RPC_INTERNAL_ERROR,
 		    "%s has no output", p->fullname);
-	if (follow && control_client_nhooks(call->client) >=
+	if (follow && methods_peer_nhooks(call->client) >=
 	    METHODS_MAX_PENDING)
 		return methods_fail(call, RPC_INTERNAL_ERROR,
 		    "too many streams on this connection");
@@ -1099,7 +881,7 @@ method_process_tail(struct methods_call *call, json_t **result)
 	/* The reply first, then the stream: nothing can come in between
 	 * in a single-threaded loop. */
 	methods_send_result(call->client, call->id, res);
-	if (!control_client_alive(call->client))
+	if (!methods_peer_alive(call->client))
 		return METHODS_DEFERRED;
 	f = calloc(1, sizeof(*f));
 	if (f == NULL || (f->name = strdup(p->fullname)) == NULL) {
@@ -1115,7 +897,7 @@ method_process_tail(struct methods_call *call, json_t **result)
 		free(f);
 		return METHODS_DEFERRED;
 	}
-	f->hook = control_client_hook(call->client, methods_follow_on_close,
+	f->hook = methods_peer_hook(call->client, methods_follow_on_close,
 	    f);
 	if (f->hook == NULL) {
 		output_unfollow(f->follower);
@@ -1131,14 +913,12 @@ method_process_tail(struct methods_call *call, json_t **result)
 int
 method_process_stdin(struct methods_call *call, json_t **result)
 {
-	static const char *const keys[] = { "name", "data", NULL };
 	struct process *p;
 	const char *data;
 	size_t len;
 	int rc;
 
-	if (methods_check_keys(call, keys) == -1 ||
-	    methods_get_string(call, "data", true, METHODS_MAX_STDIN, &data,
+	if (methods_get_string(call, "data", true, METHODS_MAX_STDIN, &data,
 	    &len) == -1 ||
 	    methods_one_process(call, "name", &p) == -1)
 		return -1;

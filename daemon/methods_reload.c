@@ -21,7 +21,6 @@
 #include <jansson.h>
 
 #define METHODS_INTERNAL
-#include "control.h"
 #include "events.h"
 #include "log.h"
 #include "methods.h"
@@ -51,8 +50,8 @@ struct methods_reload_item {
 
 struct methods_reload {
 	const struct methods_env *env;
-	struct control_client *client;	/* held while a reply is owed */
-	struct control_hook *hook;
+	struct methods_peer *client;	/* held while a reply is owed */
+	struct methods_hook *hook;
 	json_t	*id;
 	bool	 wait;
 	struct methods_reload_item *items;
@@ -80,9 +79,9 @@ methods_reload_drop_client(struct methods_reload *r)
 {
 	if (r->client == NULL)
 		return;
-	control_client_unhook(r->client, r->hook);
+	methods_peer_unhook(r->client, r->hook);
 	r->hook = NULL;
-	control_client_unref(r->client);
+	methods_peer_unref(r->client);
 	r->client = NULL;
 }
 
@@ -137,12 +136,12 @@ methods_reload_result_new(const struct methods_reload *r, bool all_ok)
 static void
 methods_reload_reply(struct methods_reload *r, bool all_ok)
 {
-	struct control_client *client = r->client;
+	struct methods_peer *client = r->client;
 	json_t *result;
 
 	if (client == NULL)
 		return;
-	control_client_ref(client);
+	methods_peer_ref(client);
 	methods_reload_drop_client(r);
 	result = methods_reload_result_new(r, all_ok);
 	if (result != NULL)
@@ -150,7 +149,7 @@ methods_reload_reply(struct methods_reload *r, bool all_ok)
 	else
 		methods_send_error(client, r->id, RPC_INTERNAL_ERROR,
 		    "out of memory");
-	control_client_unref(client);
+	methods_peer_unref(client);
 }
 
 static void
@@ -160,7 +159,7 @@ methods_reload_on_close(void *arg)
 
 	/* The hook is freed by control after this call. */
 	r->hook = NULL;
-	control_client_unref(r->client);
+	methods_peer_unref(r->client);
 	r->client = NULL;
 }
 
@@ -344,7 +343,6 @@ methods_reload_on_event(const struct process *p, enum process_state from,
 int
 method_process_reload(struct methods_call *call, json_t **result)
 {
-	static const char *const keys[] = { "names", "wait", NULL };
 	struct process **procs = NULL;
 	struct methods_reload *r;
 	struct timeval now = { 0, 0 };
@@ -353,8 +351,7 @@ method_process_reload(struct methods_call *call, json_t **result)
 	bool wait;
 
 	(void)result;
-	if (methods_check_keys(call, keys) == -1 ||
-	    methods_get_bool(call, "wait", true, &wait) == -1 ||
+	if (methods_get_bool(call, "wait", true, &wait) == -1 ||
 	    methods_get_names(call, "names", true, &names, &nnames) == -1)
 		return -1;
 	if (methods_match(call, names, nnames, &procs, &n) == -1) {
@@ -396,11 +393,11 @@ method_process_reload(struct methods_call *call, json_t **result)
 		return methods_fail(call, RPC_INTERNAL_ERROR, "out of memory");
 	}
 	r->client = call->client;
-	control_client_ref(r->client);
-	r->hook = control_client_hook(r->client, methods_reload_on_close, r);
+	methods_peer_ref(r->client);
+	r->hook = methods_peer_hook(r->client, methods_reload_on_close, r);
 	if (r->hook == NULL) {
 		/* Closed already: roll anyway, answer nobody. */
-		control_client_unref(r->client);
+		methods_peer_unref(r->client);
 		r->client = NULL;
 	}
 	if (!wait)

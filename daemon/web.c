@@ -31,6 +31,66 @@ static char web_token[33];
  * restart's start half runs after the answer). */
 static struct methods_env web_env;
 
+/*
+ * Who a button's call comes from: nobody. A notification is never
+ * answered, so send drops; nobody never closes, so a hook is a token
+ * that never fires and the start or stop the button began runs to its
+ * end. Only calls that end by themselves (process.start/stop/restart)
+ * are made as nobody: a stream would never be closed.
+ */
+static int
+web_nobody_send(struct methods_peer *p, const json_t *msg)
+{
+	(void)p;
+	(void)msg;
+	return 0;
+}
+
+static bool
+web_nobody_alive(const struct methods_peer *p)
+{
+	(void)p;
+	return true;
+}
+
+static void
+web_nobody_ref(struct methods_peer *p)
+{
+	(void)p;
+}
+
+/* Never dereferenced: methods hands it back only to unhook. */
+static char web_nobody_token;
+
+static struct methods_hook *
+web_nobody_hook(struct methods_peer *p, void (*fn)(void *), void *arg)
+{
+	(void)p;
+	(void)fn;
+	(void)arg;
+	return (struct methods_hook *)(void *)&web_nobody_token;
+}
+
+static void
+web_nobody_unhook(struct methods_peer *p, struct methods_hook *h)
+{
+	(void)p;
+	(void)h;
+}
+
+static size_t
+web_nobody_nhooks(const struct methods_peer *p)
+{
+	(void)p;
+	return 0;
+}
+
+static const struct methods_peer_ops web_nobody_ops = {
+	web_nobody_send, web_nobody_alive, web_nobody_ref, web_nobody_ref,
+	web_nobody_hook, web_nobody_unhook, web_nobody_nhooks
+};
+static struct methods_peer web_nobody = { &web_nobody_ops };
+
 static const char *
 web_get_token(void)
 {
@@ -173,7 +233,7 @@ web_handle_action(struct http_request *req)
 	log_info("http: status page: %s %s", web_methods[action] + 8, name);
 	/* A notification: executed, never answered; the page shows what
 	 * it did at the redirect. */
-	methods_handle(&web_env, NULL, METHODS_ROLE_CONTROL, &rr);
+	methods_handle(&web_env, &web_nobody, METHODS_ROLE_CONTROL, &rr);
 	json_decref(rr.params);
 	free(name);
 	body303 = strdup("303 See Other\n");

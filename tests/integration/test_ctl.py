@@ -292,7 +292,21 @@ def test_interactive_pty(sb):
     check(rc == 0, "prompt exit %s" % rc)
 
 
-# --- maintail, fg -----------------------------------------------------------
+# --- reload, maintail, fg -----------------------------------------------------
+
+def test_reload(sb):
+    pids = setup(sb)
+    r = sb.ctl("reload", "web")
+    check(r.returncode == 0 and r.stdout == "web: reloaded\n", "reload: %s %r"
+          % (r.returncode, r.stdout + r.stderr))
+    check(sb.wait_running("web")["web"] != pids["web"], "reload did not replace web")
+    r = sb.ctl("reload", "worker:*")
+    check(r.returncode == 0 and r.stdout.count("reloaded") == 2, "reload of a group: %r"
+          % r.stdout)
+    r = sb.ctl("reload", "nosuch")
+    check(r.returncode == 4, "reload of nothing exit %s" % r.returncode)
+    r = sb.ctl("--json", "reload", "web")
+    check(json.loads(r.stdout)[0]["ok"] is True, "reload --json: %r" % r.stdout)
 
 def test_maintail(sb):
     setup(sb)

@@ -438,6 +438,16 @@ def test_bash_completion(fake, tmp):
     check(complete("superctl", "signal", "HU") == ["HUP"], "signal names")
     check(complete("superctl", "tail", "web", "std") == ["stderr", "stdout"], "tail streams")
     check(complete("superctl", "help", "up") == ["update"], "help COMMAND")
+    # the script lists no command itself: new ones come from superctl's table
+    check(complete("superctl", "mai") == ["maintail"], "maintail: %r" % complete("superctl", "mai"))
+    check(complete("superctl", "fg", "w") == ["w:w_00", "w:w_01", "web"], "fg: processes only")
+    check(complete("superctl", "-H", "h1", "rel") == ["reload"], "after -H HOST")
+    check(complete("superctl", "tail", "-f", "web", "std") == ["stderr", "stdout"],
+          "tail -f NAME streams")
+    with open(script) as f:
+        text = f.read()
+    for c in ("status", "restart", "signal", "update", "maintail"):
+        check(not re.search(r"\b%s\b[|)]" % c, text), "the script still lists %s" % c)
 
 
 # --- socket resolution, failures ------------------------------------------

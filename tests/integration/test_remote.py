@@ -160,6 +160,9 @@ def test_remote_tail(sb):
     r = rctl(sb, "-H", host, "tail", "web")
     check(r.returncode == 0 and "hello-remote" in r.stdout, "tail over ssh: %s %r"
           % (r.returncode, r.stdout + r.stderr))
+    r = rctl(sb, "-H", host, "maintail")
+    check(r.returncode == 0 and "web" in r.stdout, "maintail over ssh: %s %r"
+          % (r.returncode, r.stdout + r.stderr))
     proc = subprocess.Popen([os.path.join(BIN, "superctl"), "-H", host, "tail", "-f", "web"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=sb.env(sb.ssh_env),
@@ -216,6 +219,11 @@ def test_unreachable_host(sb):
     r = rctl(sb, "-H", dead, "status")
     check(r.returncode == 7 and dead in r.stderr, "one unreachable host: %s %r"
           % (r.returncode, r.stderr))
+    # ssh works but no superd answers there: the far side says why, exit 7
+    r = rctl(sb, "-H", good, "status", env={"SUPERD_REMOTE_SUPERCTL": "%s -s %s" % (
+        os.path.join(BIN, "superctl"), sb.path("nothing.sock"))})
+    check(r.returncode == 7 and "cannot connect to %s" % sb.path("nothing.sock") in r.stderr,
+          "no superd on the far side: %s %r" % (r.returncode, r.stderr))
     for bad in ("-oProxyCommand=touch", "host:0", "host:x", "user@", "a b"):
         r = rctl(sb, "-H", bad, "status")
         check(r.returncode == 2 and "bad host" in r.stderr, "-H %r: %s %r"
@@ -234,6 +242,12 @@ def test_restart_host_by_host_stops_at_failure(sb):
     check(r.returncode == 0 and r.stdout.count("web: started") == 2,
           "restart on two hosts: %s %r" % (r.returncode, r.stdout + r.stderr))
     check(r.stdout.index(a + ":") < r.stdout.index(b + ":"), "not host by host: %r" % r.stdout)
+    r = rctl(sb, "-H", "%s,%s" % (a, b), "reload", "web")
+    check(r.returncode == 0 and r.stdout == "%s: web: reloaded\n%s: web: reloaded\n" % (a, b),
+          "reload on two hosts: %s %r" % (r.returncode, r.stdout + r.stderr))
+    r = rctl(sb, "-H", "%s,%s" % (a, b), "reload", "broken")
+    check(r.returncode == 7 and b + ":" not in r.stdout, "reload went on past a failure: %r"
+          % r.stdout)
 
 
 if __name__ == "__main__":

@@ -277,62 +277,6 @@ test_rpc_code_names(void **state)
 	assert_string_equal(rpc_code_name(12345), "error");
 }
 
-static void
-test_rpc_lines(void **state)
-{
-	struct rpc_lines l;
-	char *line;
-	size_t len;
-
-	(void)state;
-	rpc_lines_init(&l, 8);
-	assert_int_equal(rpc_lines_next(&l, &line, &len), 0);
-	assert_int_equal(rpc_lines_feed(&l, "ab\ncd", 5), 0);
-	assert_int_equal(rpc_lines_next(&l, &line, &len), 1);
-	assert_string_equal(line, "ab");
-	assert_int_equal(len, 2);
-	assert_int_equal(rpc_lines_next(&l, &line, &len), 0);
-	assert_int_equal(rpc_lines_feed(&l, "e\n\n", 3), 0);
-	assert_int_equal(rpc_lines_next(&l, &line, &len), 1);
-	assert_string_equal(line, "cde");
-	assert_int_equal(rpc_lines_next(&l, &line, &len), 1);
-	assert_int_equal(len, 0);
-	assert_int_equal(rpc_lines_next(&l, &line, &len), 0);
-	/* Exactly max is fine, one more is not. */
-	assert_int_equal(rpc_lines_feed(&l, "12345678\n", 9), 0);
-	assert_int_equal(rpc_lines_next(&l, &line, &len), 1);
-	assert_int_equal(len, 8);
-	assert_int_equal(rpc_lines_feed(&l, "123456789", 9), 0);
-	assert_int_equal(rpc_lines_next(&l, &line, &len), -1);
-	rpc_lines_free(&l);
-
-	rpc_lines_init(&l, 8);
-	assert_int_equal(rpc_lines_feed(&l, "123456789\n", 10), 0);
-	assert_int_equal(rpc_lines_next(&l, &line, &len), -1);
-	rpc_lines_free(&l);
-}
-
-/* A megabyte fed a byte at a time must stay linear (a timeout if not). */
-static void
-test_rpc_lines_big(void **state)
-{
-	struct rpc_lines l;
-	char *line, *big;
-	size_t len, n = 1 << 20;
-
-	(void)state;
-	big = malloc(n + 1);
-	assert_non_null(big);
-	memset(big, 'x', n);
-	big[n] = '\n';
-	rpc_lines_init(&l, RPC_MAX_LINE);
-	assert_int_equal(rpc_lines_feed(&l, big, n + 1), 0);
-	assert_int_equal(rpc_lines_next(&l, &line, &len), 1);
-	assert_int_equal(len, n);
-	rpc_lines_free(&l);
-	free(big);
-}
-
 int
 main(void)
 {
@@ -347,8 +291,6 @@ main(void)
 		cmocka_unit_test(test_rpc_nesting),
 		cmocka_unit_test(test_rpc_envelopes),
 		cmocka_unit_test(test_rpc_code_names),
-		cmocka_unit_test(test_rpc_lines),
-		cmocka_unit_test(test_rpc_lines_big),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
