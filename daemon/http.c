@@ -36,6 +36,7 @@
 #include "xmlrpc.h"
 
 #define HTTP_MAX_CONNS	  1024
+#define HTTP_MAX_UNPRIV	  64	/* Unix peers without the control role */
 #define HTTP_FIELD_MAX	  32	/* names we look at are short */
 #define HTTP_INPUT_MAX	  (HTTP_MAX_BODY + HTTP_MAX_HEAD + 4096)
 
@@ -57,6 +58,7 @@ struct http_request {
 	bool	 alive;
 	bool	 in_read;	/* inside the read loop: no re-entry */
 	bool	 dead;		/* closed in the read loop */
+	bool	 unpriv;	/* counted in nunpriv */
 	/* The request being read or answered. */
 	char	 method[16];
 	char	*url;
@@ -95,6 +97,7 @@ struct http {
 	int	 ninet;
 	struct http_conns conns;
 	size_t	 nconns;
+	size_t	 nunpriv;	/* of them, Unix peers without control */
 };
 
 static http_parser_settings http_settings;
@@ -814,6 +817,8 @@ http_conn_close(struct http_request *r)
 		fn(r->on_close_arg);
 	TAILQ_REMOVE(&srv->conns, r, entry);
 	srv->nconns--;
+	if (r->unpriv)
+		srv->nunpriv--;
 	event_free(r->timer);
 	event_free(r->kick);
 	bufferevent_free(r->bev);
@@ -898,8 +903,20 @@ http_adopt_unix(void *arg, int fd, int role, pid_t pid, const void *pre,
 		close(fd);
 		return;
 	}
+	/* control.c caps peers per uid; once handed over, read-only and
+	 * unknown peers share this cap so they cannot take every slot. */
+	if (role != METHODS_ROLE_CONTROL && srv->nunpriv >= HTTP_MAX_UNPRIV) {
+		log_warn("http: too many connections from peers without the "
+		    "control role; refusing pid %ld", (long)pid);
+		close(fd);
+		return;
+	}
 	if ((r = http_conn_new(srv, fd, HTTP_UNIX, role, pid)) == NULL)
 		return;
+	if (role != METHODS_ROLE_CONTROL) {
+		r->unpriv = true;
+		srv->nunpriv++;
+	}
 	if (prelen > 0) {
 		evbuffer_add(r->in, pre, prelen);
 		http_conn_process(r);

@@ -1,9 +1,9 @@
 /*
  * supervisord's XML-RPC interface (API 3.0) and log tails over HTTP,
  * on the same engine as the JSON-RPC methods: names resolve through the
- * live registry, start/stop/signal are process_start(), process_stop(),
- * process_signal(), reread/update are supervisor_reread() and
- * supervisor_update(). A call that waits (startProcess with wait=True...)
+ * live registry, start/stop are supervisor_start()/supervisor_stop()
+ * (depends_on, the state file), signal is process_signal(), reread and
+ * update are supervisor_reread() and supervisor_apply_config(). A call that waits (startProcess with wait=True...)
  * answers later: like supervisord's NOT_DONE_YET callbacks, a timer
  * polls the condition every 50 ms while the loop serves everyone else.
  */
@@ -287,14 +287,17 @@ rpcsrv_describe(const struct process *p, const char *spawnerr, time_t now,
 }
 
 static json_t *
-rpcsrv_info(const struct process *p)
+rpcsrv_info(struct supervisor *sup, const struct process *p)
 {
 	char spawnerr[300], desc[400];
-	const char *out, *err;
+	const char *out, *err, *waiting;
 	time_t now = time(NULL);
 
 	rpcsrv_spawnerr(p, spawnerr, sizeof(spawnerr));
 	rpcsrv_describe(p, spawnerr, now, desc, sizeof(desc));
+	if (p->state == PROCESS_STOPPED &&
+	    (waiting = supervisor_waiting_for(sup, p)) != NULL)
+		snprintf(desc, sizeof(desc), "waiting for %s", waiting);
 	out = rpcsrv_log_path(&p->conf->stdout_log);
 	err = p->conf->redirect_stderr ? "" :
 	    rpcsrv_log_path(&p->conf->stderr_log);
@@ -387,6 +390,11 @@ rpcsrv_op_check(struct rpcsrv_op *op, struct rpcsrv_item *it)
 		return 1;
 	case PROCESS_STARTING:
 		return 0;
+	case PROCESS_STOPPED:
+		/* depends_on: queued until what it needs is RUNNING. */
+		if (supervisor_waiting_for(op->sup, p) != NULL)
+			return 0;
+		return XMLRPC_ABNORMAL_TERMINATION;
 	case PROCESS_BACKOFF:
 	case PROCESS_FATAL:
 		return XMLRPC_SPAWN_ERROR;
@@ -550,7 +558,9 @@ rpcsrv_start_one(struct rpcsrv_call *c, struct process *p, const char *spec,
 	if (p->state == PROCESS_UNKNOWN)
 		return rpcsrv_fault(c, XMLRPC_FAILED, "FAILED: %s is in an "
 		    "unknown process state", spec);
-	rc = process_start(p);
+	/* The supervisor's start: depends_on and the state file, as
+	 * process.start. */
+	rc = supervisor_start(c->sup, p, true);
 	if (rc == RPC_SHUTTING_DOWN)
 		return rpcsrv_fault_named(c, XMLRPC_SHUTDOWN_STATE, NULL);
 	if (rc == RPC_ALREADY_STARTED)
@@ -582,7 +592,7 @@ rpcsrv_stop_one(struct rpcsrv_call *c, struct process *p, const char *spec,
 	*settled = true;
 	if (!rpcsrv_running_state(p->state) && p->state != PROCESS_STOPPING)
 		return rpcsrv_fault_named(c, XMLRPC_NOT_RUNNING, spec);
-	rc = process_stop(p);
+	rc = supervisor_stop(c->sup, p, true);
 	if (rc == RPC_NOT_RUNNING)
 		return rpcsrv_fault_named(c, XMLRPC_NOT_RUNNING, spec);
 	if (rc != 0)
@@ -982,7 +992,7 @@ rpcsrv_getProcessInfo(struct rpcsrv_call *c, json_t *params, json_t **result)
 	    rpcsrv_str(c, params, 0, &spec) == -1 ||
 	    rpcsrv_one(c, spec, &p) == -1)
 		return -1;
-	*result = rpcsrv_info(p);
+	*result = rpcsrv_info(c->sup, p);
 	return 0;
 }
 
@@ -1000,7 +1010,7 @@ rpcsrv_getAllProcessInfo(struct rpcsrv_call *c, json_t *params,
 	if ((a = json_array()) == NULL)
 		return rpcsrv_fault(c, XMLRPC_FAILED, "FAILED: out of memory");
 	for (i = 0; i < n; i++)
-		json_array_append_new(a, rpcsrv_info(procs[i]));
+		json_array_append_new(a, rpcsrv_info(c->sup, procs[i]));
 	*result = a;
 	return 0;
 }
@@ -1420,7 +1430,7 @@ rpcsrv_restart(struct rpcsrv_call *c, json_t *params, json_t **result)
 		return rpcsrv_fault_named(c, XMLRPC_SHUTDOWN_STATE, NULL);
 	memset(&diff, 0, sizeof(diff));
 	diags_init(&d);
-	rc = supervisor_update(c->sup, NULL, 0, &diff, &d);
+	rc = supervisor_apply_config(c->sup, NULL, 0, &diff, &d);
 	config_diff_free(&diff);
 	diags_free(&d);
 	if (rc == -1)
@@ -1481,7 +1491,7 @@ rpcsrv_apply_group(struct rpcsrv_call *c, const char *name)
 
 	memset(&diff, 0, sizeof(diff));
 	diags_init(&d);
-	rc = supervisor_update(c->sup, groups, 1, &diff, &d);
+	rc = supervisor_apply_config(c->sup, groups, 1, &diff, &d);
 	config_diff_free(&diff);
 	diags_free(&d);
 	if (rc == -1)
