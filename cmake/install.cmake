@@ -348,7 +348,7 @@ if(SUPERD_DPKG_SHLIBDEPS)
 	set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 else()
 	set(CPACK_DEBIAN_PACKAGE_DEPENDS
-		"libc6, libevent-2.1-7, libinih1, libjansson4, libexpat1, libhttp-parser2.9")
+		"libc6, libevent-2.1-7, libinih1, libjansson4, libexpat1, libhttp-parser2.9, libssl3")
 endif()
 # The example web app in conf.d/web.ini runs under gunicorn with Flask.
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libedit2, gunicorn, python3-flask, logrotate")

@@ -545,27 +545,46 @@ commands_pid_exit(struct commands_call *call, json_t *result)
 
 /* --- tail ------------------------------------------------------------ */
 
+/* The options tail and maintail share, -f and -BYTES: 1 when `arg` was
+ * one of them, 0 when it is something else, -1 (usage already said)
+ * when the byte count is bad. */
+static int
+commands_tail_option(struct commands_call *call, const char *arg,
+    bool *follow, long long *bytes)
+{
+	char *end;
+
+	if (strcmp(arg, "-f") == 0) {
+		*follow = true;
+		return 1;
+	}
+	if (arg[0] != '-' || arg[1] < '0' || arg[1] > '9')
+		return 0;
+	errno = 0;
+	*bytes = strtoll(arg + 1, &end, 10);
+	if (*end != '\0' || errno != 0 || *bytes <= 0 ||
+	    *bytes > COMMANDS_TAIL_MAX) {
+		(void)commands_usage_error(call, "bad byte count '%s'", arg);
+		return -1;
+	}
+	return 1;
+}
+
 static int
 commands_tail_build(struct commands_call *call, struct commands_req *req)
 {
 	const char *name = NULL, *stream = "stdout", *arg;
 	long long bytes = COMMANDS_TAIL_BYTES;
 	bool follow = false;
-	char *end;
-	int i, npos = 0;
+	int i, rc, npos = 0;
 
 	for (i = 0; i < call->argc; i++) {
 		arg = call->argv[i];
-		if (strcmp(arg, "-f") == 0)
-			follow = true;
-		else if (arg[0] == '-' && arg[1] >= '0' && arg[1] <= '9') {
-			errno = 0;
-			bytes = strtoll(arg + 1, &end, 10);
-			if (*end != '\0' || errno != 0 || bytes <= 0 ||
-			    bytes > COMMANDS_TAIL_MAX)
-				return commands_usage_error(call,
-				    "bad byte count '%s'", arg);
-		} else if (arg[0] == '-' && arg[1] != '\0')
+		if ((rc = commands_tail_option(call, arg, &follow, &bytes)) > 0)
+			continue;
+		if (rc < 0)
+			return COMMANDS_EXIT_USAGE;
+		if (arg[0] == '-' && arg[1] != '\0')
 			return commands_usage_error(call, "unknown option "
 			    "'%s'", arg);
 		else if (npos == 0) {
@@ -593,21 +612,13 @@ commands_maintail_build(struct commands_call *call, struct commands_req *req)
 	long long bytes = COMMANDS_TAIL_BYTES;
 	bool follow = false;
 	const char *arg;
-	char *end;
-	int i;
+	int i, rc;
 
 	for (i = 0; i < call->argc; i++) {
 		arg = call->argv[i];
-		if (strcmp(arg, "-f") == 0)
-			follow = true;
-		else if (arg[0] == '-' && arg[1] >= '0' && arg[1] <= '9') {
-			errno = 0;
-			bytes = strtoll(arg + 1, &end, 10);
-			if (*end != '\0' || errno != 0 || bytes <= 0 ||
-			    bytes > COMMANDS_TAIL_MAX)
-				return commands_usage_error(call,
-				    "bad byte count '%s'", arg);
-		} else
+		if ((rc = commands_tail_option(call, arg, &follow, &bytes)) < 0)
+			return COMMANDS_EXIT_USAGE;
+		if (rc == 0)
 			return commands_usage_error(call, "unexpected '%s'",
 			    arg);
 	}

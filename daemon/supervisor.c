@@ -350,10 +350,11 @@ supervisor_depends(const struct proc_conf *pc, const char *program)
 	return false;
 }
 
-/* The first program `p` depends on that is not entirely RUNNING, or
- * NULL when every dependency is up. */
+/* The first program `p` depends on that has a process whose state is
+ * (`is`) or is not (!`is`) `st`, or NULL when there is none. */
 static const char *
-supervisor_unmet(const struct supervisor *sv, const struct process *p)
+supervisor_dep_find(const struct supervisor *sv, const struct process *p,
+    enum process_state st, bool is)
 {
 	const char *dep;
 	size_t i, k;
@@ -362,9 +363,17 @@ supervisor_unmet(const struct supervisor *sv, const struct process *p)
 	    (dep = p->conf->depends_on[i]) != NULL; i++)
 		for (k = 0; k < sv->nflat; k++)
 			if (strcmp(sv->flat[k]->conf->program, dep) == 0 &&
-			    sv->flat[k]->state != PROCESS_RUNNING)
+			    (sv->flat[k]->state == st) == is)
 				return dep;
 	return NULL;
+}
+
+/* The first program `p` depends on that is not entirely RUNNING, or
+ * NULL when every dependency is up. */
+static const char *
+supervisor_unmet(const struct supervisor *sv, const struct process *p)
+{
+	return supervisor_dep_find(sv, p, PROCESS_RUNNING, false);
 }
 
 /* A program `p` depends on that gave up (a process of it is FATAL):
@@ -372,16 +381,7 @@ supervisor_unmet(const struct supervisor *sv, const struct process *p)
 static const char *
 supervisor_dep_failed(const struct supervisor *sv, const struct process *p)
 {
-	const char *dep;
-	size_t i, k;
-
-	for (i = 0; p->conf->depends_on != NULL &&
-	    (dep = p->conf->depends_on[i]) != NULL; i++)
-		for (k = 0; k < sv->nflat; k++)
-			if (strcmp(sv->flat[k]->conf->program, dep) == 0 &&
-			    sv->flat[k]->state == PROCESS_FATAL)
-				return dep;
-	return NULL;
+	return supervisor_dep_find(sv, p, PROCESS_FATAL, true);
 }
 
 /* True while a process that depends on `p` still has a pid. */

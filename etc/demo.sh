@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libevent-dev libinih-dev
 	libjansson-dev libcmocka-dev libedit2 python3 gunicorn python3-flask
-	libexpat1-dev libhttp-parser-dev)
+	libexpat1-dev libhttp-parser-dev libssl-dev)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake pkg-config libevent-dev libinih-dev
 	libjansson-dev libcmocka-dev libedit2 python3 socat strace
 	util-linux procps mandoc supervisor gunicorn python3-flask curl wrk
-	clang dpkg-dev file lintian systemd libexpat1-dev libhttp-parser-dev
+	clang dpkg-dev file lintian systemd libexpat1-dev libhttp-parser-dev libssl-dev
 	prometheus openssh-server openssh-client)
 missing=()
 for p in "${packages[@]}"; do

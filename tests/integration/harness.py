@@ -12,6 +12,7 @@ Environment: SUPERD_BIN (dir holding superd and superctl), SUPERD_SRC
 """
 
 import collections
+import http.client
 import json
 import os
 import re
@@ -61,6 +62,22 @@ def wait_until(fn, timeout, what="condition", interval=0.02):
         time.sleep(interval)
 
 
+def wait_output(pipe, needle, timeout, what):
+    """Read a non-blocking pipe until needle (bytes) has appeared; return
+    all that was read."""
+    got = b""
+
+    def seen():
+        nonlocal got
+        try:
+            got += pipe.read() or b""
+        except (BlockingIOError, TypeError):
+            pass
+        return needle in got
+    wait_until(seen, timeout, what)
+    return got
+
+
 def poll_until(fn, timeout, interval=0.02):
     """Like wait_until, but returns the last value instead of failing."""
     deadline = time.monotonic() + timeout
@@ -79,6 +96,28 @@ def holds_for(fn, duration, interval=0.05):
             return False
         time.sleep(interval)
     return bool(fn())
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listened on a moment ago."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class UnixHTTP(http.client.HTTPConnection):
+    """HTTP over a Unix socket (the control socket speaks HTTP too)."""
+
+    def __init__(self, path, timeout=10):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.unix_path)
 
 
 def read_text(path):
@@ -224,14 +263,18 @@ class RpcClient:
     def response(self, id, timeout=None):
         deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
         while id not in self.responses:
-            msg = self.read_message(max(0.01, deadline - time.monotonic()))
-            if msg is None:
-                raise Failure("superd closed the connection")
-            if "id" in msg and ("result" in msg or "error" in msg):
-                self.responses[msg["id"]] = msg
-            else:
-                self.notifications.append(msg)
+            self._file_next(deadline)
         return self.responses.pop(id)
+
+    def _file_next(self, deadline):
+        """Read one message and file it as a response or a notification."""
+        msg = self.read_message(max(0.01, deadline - time.monotonic()))
+        if msg is None:
+            raise Failure("superd closed the connection")
+        if "id" in msg and ("result" in msg or "error" in msg):
+            self.responses[msg["id"]] = msg
+        else:
+            self.notifications.append(msg)
 
     def call_raw(self, method, params=None, timeout=None):
         return self.response(self.request(method, params), timeout)
@@ -250,13 +293,7 @@ class RpcClient:
                 msg = self.notifications.popleft()
                 if method is None or msg.get("method") == method:
                     return msg
-            msg = self.read_message(max(0.01, deadline - time.monotonic()))
-            if msg is None:
-                raise Failure("superd closed the connection")
-            if "id" in msg and ("result" in msg or "error" in msg):
-                self.responses[msg["id"]] = msg
-            else:
-                self.notifications.append(msg)
+            self._file_next(deadline)
 
     def close(self):
         try:
@@ -272,6 +309,19 @@ def expect_error(fn, code):
         check(e.code == code, "expected error %s, got %s (%s)" % (code, e.code, e.message))
         return e
     raise Failure("expected error %s, got result %r" % (code, result))
+
+
+def states_until(ev, until, timeout):
+    """process.state notifications (params) on the events.subscribe'd
+    client ev, collected until until(list) is true."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while not until(seen):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise Failure("events: timed out; saw %r" % [(e["name"], e["to"]) for e in seen])
+        seen.append(ev.notification("process.state", left)["params"])
+    return seen
 
 
 class Sandbox:

@@ -12,7 +12,7 @@ import subprocess
 import time
 
 import harness
-from harness import check, program, read_text, wait_until
+from harness import check, program, read_text, wait_until, wait_output
 from ctl_fake import PtyRun
 
 RUNNING = r"^%s\s+RUNNING\s+pid (\d+), uptime \d+:\d\d:\d\d\s*$"
@@ -347,16 +347,7 @@ def test_fg(sb):
                             stderr=subprocess.PIPE, env=sb.env(), start_new_session=True)
     sb.helpers.append(proc)
     os.set_blocking(proc.stderr.fileno(), False)
-    said = b""
-
-    def attached():
-        nonlocal said
-        try:
-            said += proc.stderr.read() or b""
-        except (BlockingIOError, TypeError):
-            pass
-        return b"attached to echoer" in said
-    wait_until(attached, 10, "fg to say it is attached")
+    wait_output(proc.stderr, b"attached to echoer", 10, "fg to say it is attached")
     proc.stdin.write(b"one\ntwo\n")
     proc.stdin.close()
     err = b""

@@ -14,17 +14,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import Failure, check, program, skip, wait_until, read_text  # noqa: E402
+from harness import (Failure, check, free_port, program, read_text, skip,  # noqa: E402
+                     states_until, wait_until)
 
 PY = sys.executable
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def slow_db(sb, port, delay=1.5):
@@ -49,17 +42,6 @@ trap 'date +%%s.%%N > %s; sleep %s; date +%%s.%%N > %s; exit 0' TERM
 echo up > %s
 while :; do sleep 0.05; done
 """ % (sb.path(name + ".term"), exit_delay, sb.path(name + ".exit"), sb.path(name + ".up")))
-
-
-def states_until(ev, until, timeout):
-    seen = []
-    deadline = time.monotonic() + timeout
-    while not until(seen):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise Failure("events: timed out; saw %r" % [(e["name"], e["to"]) for e in seen])
-        seen.append(ev.notification("process.state", left)["params"])
-    return seen
 
 
 def index_of(seen, name, to):

@@ -16,13 +16,12 @@ Skips when gunicorn, Flask or wrk is missing.
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
 
 import harness
-from harness import check, skip, wait_until
+from harness import check, skip, wait_until, free_port
 
 GUNICORN = shutil.which("gunicorn") or "/usr/bin/gunicorn"
 WRK = shutil.which("wrk")
@@ -49,14 +48,6 @@ def require_tools():
         skip("wrk is not installed")
     if subprocess.run(["python3", "-c", "import flask"], capture_output=True).returncode:
         skip("python3-flask is not installed")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def get(port, path="/"):

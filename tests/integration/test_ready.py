@@ -11,17 +11,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import check, program, read_text, wait_until, holds_for  # noqa: E402
+from harness import check, program, read_text, wait_until, holds_for, free_port  # noqa: E402
 
 PY = sys.executable
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Watch:

@@ -9,7 +9,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import Failure, check, program, skip, wait_until, read_text  # noqa: E402
+from harness import (check, program, read_text, skip,  # noqa: E402
+                     states_until, wait_until)
 
 
 def needs_keys(sb, *keys):
@@ -18,18 +19,6 @@ def needs_keys(sb, *keys):
     for k in keys:
         if "unknown key '%s'" % k in out + err:
             skip("config does not parse %s yet" % k)
-
-
-def drain(ev, until, timeout):
-    """process.state notifications (params) until until(list) is true."""
-    seen = []
-    deadline = time.monotonic() + timeout
-    while not until(seen):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise Failure("events: timed out; saw %r" % [(e["name"], e["to"]) for e in seen])
-        seen.append(ev.notification("process.state", left)["params"])
-    return seen
 
 
 def web3(sb, **keys):
@@ -56,7 +45,7 @@ def test_rolling_reload_keeps_two_of_three_up(sb):
         check(after[n]["state"] == "RUNNING" and after[n]["pid"] != before[n],
               "%s replaced: %r (was pid %d)" % (n, after[n], before[n]))
     # Every process left RUNNING once and came back; never two down.
-    seen = drain(ev, lambda s: sum(1 for e in s if e["to"] == "RUNNING") >= 3, 10)
+    seen = states_until(ev, lambda s: sum(1 for e in s if e["to"] == "RUNNING") >= 3, 10)
     down, worst, order = set(), 0, []
     for e in seen:
         check(e["time"] >= t0 - 1, "event time %r" % e)
@@ -79,7 +68,7 @@ def test_reload_waits_for_ready_before_the_next(sb):
     ev = sb.rpc()
     ev.call("events.subscribe")
     sb.call("process.reload", {"names": ["web"]}, timeout=40)
-    seen = drain(ev, lambda s: sum(1 for e in s if e["to"] == "RUNNING") >= 3, 10)
+    seen = states_until(ev, lambda s: sum(1 for e in s if e["to"] == "RUNNING") >= 3, 10)
     running_at = {e["name"]: e["time"] for e in seen if e["to"] == "RUNNING"}
     stop_at = {e["name"]: e["time"] for e in seen if e["to"] == "STOPPING"}
     names = sorted(stop_at, key=stop_at.get)

@@ -20,17 +20,9 @@ import subprocess
 import time
 
 import harness
-from harness import BIN, check, program, skip, wait_until
+from harness import BIN, check, program, skip, wait_until, free_port, wait_output
 
 SSHD = "/usr/sbin/sshd"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def start_sshd(sb):
@@ -169,16 +161,7 @@ def test_remote_tail(sb):
                             start_new_session=True)
     sb.helpers.append(proc)
     os.set_blocking(proc.stdout.fileno(), False)
-    got = b""
-
-    def seen():
-        nonlocal got
-        try:
-            got += proc.stdout.read() or b""
-        except (BlockingIOError, TypeError):
-            pass
-        return b"hello-remote" in got
-    wait_until(seen, 20, "tail -f over ssh printing the log")
+    wait_output(proc.stdout, b"hello-remote", 20, "tail -f over ssh printing the log")
     wait_until(lambda: dial_processes(sb), 10, "the far side's --dial")
     proc.send_signal(signal.SIGINT)
     rc = proc.wait(20)

@@ -14,17 +14,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import Failure, check, program, skip, wait_until, read_text  # noqa: E402
+from harness import Failure, check, program, skip, wait_until, read_text, free_port  # noqa: E402
 
 PY = sys.executable
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def server(sb):
@@ -49,6 +41,15 @@ def info(sb, pid):
     wait_until(lambda: read_text(path).strip(), 10, "%d's note" % pid)
     ino, fds, lpid, names = read_text(path).split()
     return int(ino), fds, lpid, names
+
+
+def occupied_port():
+    """A listening socket on 127.0.0.1 (the caller closes it) and its port,
+    for binds that must fail."""
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    return busy, busy.getsockname()[1]
 
 
 def ask(port, timeout=10):
@@ -123,10 +124,7 @@ def test_connection_while_stopped_is_served_after_start(sb):
 
 
 def test_bind_error_at_start(sb):
-    busy = socket.socket()
-    busy.bind(("127.0.0.1", 0))
-    busy.listen(1)
-    port = busy.getsockname()[1]
+    busy, port = occupied_port()
     sb.config(web(sb, port))
     needs_socket_key(sb)
     proc = sb.launch(["-c", sb.conf])
@@ -145,10 +143,7 @@ def test_bind_error_at_update_changes_nothing(sb):
     needs_socket_key(sb)
     sb.start()
     pid = sb.wait_running("web")["web"]
-    busy = socket.socket()
-    busy.bind(("127.0.0.1", 0))
-    busy.listen(1)
-    bport = busy.getsockname()[1]
+    busy, bport = occupied_port()
     try:
         sb.config(web(sb, port), program("api", server(sb), socket="tcp://127.0.0.1:%d" % bport),
                   program("other", "sleep 1000"))
@@ -172,10 +167,7 @@ def test_bind_error_at_sighup_changes_nothing(sb):
     needs_socket_key(sb)
     proc = sb.start()
     pid = sb.wait_running("web")["web"]
-    busy = socket.socket()
-    busy.bind(("127.0.0.1", 0))
-    busy.listen(1)
-    bport = busy.getsockname()[1]
+    busy, bport = occupied_port()
     try:
         sb.config(web(sb, port), program("api", server(sb), socket="tcp://127.0.0.1:%d" % bport))
         proc.send_signal(signal.SIGHUP)

@@ -20,26 +20,14 @@ import http.client
 import os
 import re
 import shutil
-import socket
 import subprocess
 import urllib.parse
 
 import harness
-from harness import check, skip, wait_until
+from harness import check, skip, wait_until, free_port, UnixHTTP
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PROMTOOL = shutil.which("promtool")
-
-
-class UnixHTTP(http.client.HTTPConnection):
-    def __init__(self, path, timeout=10):
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.unix_path)
 
 
 def request(conn, method, path, body=None, headers=None):
@@ -49,14 +37,6 @@ def request(conn, method, path, body=None, headers=None):
     status, hdrs = r.status, dict(r.getheaders())
     conn.close()
     return status, hdrs, data
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def start(sb, inet=None, **extra):

@@ -70,7 +70,7 @@ wait_for() {
 if [ ! -x "$cache/usr/lib/systemd/systemd" ]; then
 	rm -rf "$cache.new"
 	if ! debootstrap --variant=minbase \
-	    --include=systemd,systemd-sysv,dbus,procps,curl,libevent-2.1-7,libinih1,libjansson4,libexpat1,libhttp-parser2.9,libedit2,gunicorn,python3-flask,logrotate \
+	    --include=systemd,systemd-sysv,dbus,procps,curl,libevent-2.1-7,libinih1,libjansson4,libexpat1,libhttp-parser2.9,libssl3,libedit2,gunicorn,python3-flask,logrotate \
 	    bookworm "$cache.new" "$mirror" >"$tmp/debootstrap.log" 2>&1; then
 		tail -n 5 "$tmp/debootstrap.log"
 		echo "SKIP: debootstrap of Debian 12 failed (no mirror?)"

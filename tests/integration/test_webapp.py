@@ -27,7 +27,7 @@ import urllib.error
 import urllib.request
 
 import harness
-from harness import check, skip, wait_until
+from harness import check, skip, wait_until, free_port
 
 GUNICORN = shutil.which("gunicorn") or "/usr/bin/gunicorn"
 APPDIR = os.path.join(harness.SRC, "etc", "examples", "webapp")
@@ -43,14 +43,6 @@ def require_gunicorn():
     python = first[2:].split()[0] if first.startswith("#!") else "python3"
     if subprocess.run([python, "-c", "import flask"], capture_output=True).returncode:
         skip("Flask is not installed for %s (apt-get install python3-flask)" % python)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def web_section(port):
