@@ -20,6 +20,7 @@ import http.client
 import os
 import re
 import shutil
+import socket
 import subprocess
 import urllib.parse
 
