@@ -37,7 +37,8 @@
 #include "xmlrpc.h"
 
 #define HTTP_MAX_CONNS	  1024
-#define HTTP_FIELD_MAX	  32	/* header names we care about are short */
+#define HTTP_MAX_UNPRIV	  64	/* Unix peers without the control role */
+#define HTTP_FIELD_MAX	  32	/* names we look at are short */
 #define HTTP_INPUT_MAX	  (HTTP_MAX_BODY + HTTP_MAX_HEAD + 4096)
 
 enum http_kind {
@@ -57,16 +58,17 @@ struct http_request {
 	http_parser parser;
 	bool	 alive;
 	bool	 in_read;	/* inside the read loop: no re-entry */
-	bool	 dead;		/* closed inside the read loop: free after */
+	bool	 dead;		/* closed in the read loop */
+	bool	 unpriv;	/* counted in nunpriv */
 	/* The request being read or answered. */
 	char	 method[16];
 	char	*url;
 	size_t	 nurl;
-	size_t	 head;		/* bytes of request line and headers */
+	size_t	 head;		/* bytes of request line, headers */
 	char	 field[HTTP_FIELD_MAX + 1];
 	size_t	 nfield;
 	bool	 in_value;
-	bool	 want_value;	/* the current header is Authorization */
+	bool	 want_value;	/* this header is Authorization */
 	char	*auth;
 	size_t	 nauth;
 	struct evbuffer *body;
@@ -77,6 +79,7 @@ struct http_request {
 	bool	 streaming;
 	bool	 keep_alive;
 	bool	 closing;	/* close once the output drained */
+	bool	 stalled;	/* unread answers: next request waits */
 	void	(*on_close)(void *);
 	void	*on_close_arg;
 };
@@ -95,19 +98,25 @@ struct http {
 	int	 ninet;
 	struct http_conns conns;
 	size_t	 nconns;
+	size_t	 nunpriv;	/* of them, Unix peers without control */
 };
 
 static http_parser_settings http_settings;
 
 /*
  * The routes. One row per path: method (NULL: any), path, whether the
- * path is a prefix, handler. /metrics, / and /healthz go here.
+ * path is a prefix, handler, whether it is open without credentials.
  */
 const struct http_route http_routes[] = {
-	{ "POST", "/RPC2", false, rpcsrv_handle_rpc2 },
-	{ "GET", "/logtail/", true, rpcsrv_handle_logtail },
-	{ "GET", "/mainlogtail", false, rpcsrv_handle_mainlogtail },
-	{ NULL, NULL, false, NULL }
+	{ "POST", "/RPC2", false, rpcsrv_handle_rpc2, false },
+	{ "GET", "/logtail/", true, rpcsrv_handle_logtail, false },
+	{ "GET", "/mainlogtail", false, rpcsrv_handle_mainlogtail,
+	    false },
+	{ "GET", "/metrics", false, web_handle_metrics, false },
+	{ "GET", "/healthz", false, web_handle_healthz, true },
+	{ "GET", "/", false, web_handle_page, false },
+	{ "POST", "/action", false, web_handle_action, false },
+	{ NULL, NULL, false, NULL, false }
 };
 
 static void http_conn_close(struct http_request *);
@@ -123,6 +132,8 @@ http_reason(int status)
 	switch (status) {
 	case 200:
 		return "OK";
+	case 303:
+		return "See Other";
 	case 400:
 		return "Bad Request";
 	case 401:
@@ -141,6 +152,8 @@ http_reason(int status)
 		return "Request Header Fields Too Large";
 	case 500:
 		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
 	default:
 		return "Error";
 	}
@@ -150,6 +163,7 @@ http_reason(int status)
 static void
 http_done(struct http_request *r)
 {
+	struct timeval now = { 0, 0 };
 	struct evbuffer *out;
 
 	r->busy = false;
@@ -178,7 +192,18 @@ http_done(struct http_request *r)
 	}
 	http_parser_pause(&r->parser, 0);
 	http_conn_arm(r);
-	event_active(r->kick, EV_TIMEOUT, 0);
+	out = bufferevent_get_output(r->bev);
+	if (evbuffer_get_length(out) > HTTP_MAX_QUEUE) {
+		/* Pipelined requests whose answers are not read (a scrape
+		 * loop that never reads): take the next one only once these
+		 * drained, so memory stays bounded; the write timeout drops
+		 * a client that never reads. */
+		r->stalled = true;
+		return;
+	}
+	/* The next pipelined request after the loop polled: a client
+	 * sending many must not starve the others. */
+	evtimer_add(r->kick, &now);
 }
 
 static void
@@ -213,13 +238,20 @@ void
 http_reply_take(struct http_request *r, int status, const char *ctype,
     char *body, size_t len)
 {
+	http_reply_headers(r, status, ctype, NULL, body, len);
+}
+
+void
+http_reply_headers(struct http_request *r, int status, const char *ctype,
+    const char *headers, char *body, size_t len)
+{
 	struct evbuffer *out;
 
 	if (!r->alive || !r->busy) {
 		free(body);
 		return;
 	}
-	http_head(r, status, ctype, NULL, len, false);
+	http_head(r, status, ctype, headers, len, false);
 	out = bufferevent_get_output(r->bev);
 	if (len > 0 && body != NULL) {
 		if (evbuffer_add_reference(out, body, len, http_body_free,
@@ -575,6 +607,15 @@ http_dispatch(struct http_request *r)
 
 	r->busy = true;
 	http_conn_arm(r);
+	/* Routes see the path without the query. */
+	if (r->url != NULL && (q = strchr(r->url, '?')) != NULL)
+		*q = '\0';
+	for (rt = http_routes; rt->path != NULL; rt++) {
+		n = strlen(rt->path);
+		if (rt->prefix ? strncmp(http_request_path(r), rt->path,
+		    n) == 0 : strcmp(http_request_path(r), rt->path) == 0)
+			break;
+	}
 	if (r->kind == HTTP_INET) {
 		user = r->srv->inet_username;
 		pass = r->srv->inet_password;
@@ -582,7 +623,7 @@ http_dispatch(struct http_request *r)
 		user = r->srv->unix_username;
 		pass = r->srv->unix_password;
 	}
-	if (pass != NULL && pass[0] != '\0' &&
+	if (!rt->open && pass != NULL && pass[0] != '\0' &&
 	    !http_auth_ok(r->auth, user, pass)) {
 		log_info("http: client pid %ld: %s %s: wrong or missing "
 		    "credentials", (long)r->pid, r->method,
@@ -591,22 +632,15 @@ http_dispatch(struct http_request *r)
 		    "realm=\"default\"\r\n");
 		return;
 	}
-	/* Routes see the path without the query. */
-	if (r->url != NULL && (q = strchr(r->url, '?')) != NULL)
-		*q = '\0';
-	for (rt = http_routes; rt->path != NULL; rt++) {
-		n = strlen(rt->path);
-		if (rt->prefix ? strncmp(http_request_path(r), rt->path,
-		    n) != 0 : strcmp(http_request_path(r), rt->path) != 0)
-			continue;
-		if (rt->method != NULL && strcmp(rt->method, r->method) != 0) {
-			http_error(r, 405, NULL);
-			return;
-		}
-		rt->handler(r);
+	if (rt->path == NULL) {
+		http_error(r, 404, NULL);
 		return;
 	}
-	http_error(r, 404, NULL);
+	if (rt->method != NULL && strcmp(rt->method, r->method) != 0) {
+		http_error(r, 405, NULL);
+		return;
+	}
+	rt->handler(r);
 }
 
 /* Feed the parser what the input holds, one request at a time. */
@@ -626,9 +660,9 @@ http_conn_process(struct http_request *r)
 	 * bytes), so the parser reads from its own buffer. While a request
 	 * is answered, bytes stay in the bufferevent, whose read watermark
 	 * then stops reading. */
-	if (!r->busy)
+	if (!r->busy && !r->stalled)
 		evbuffer_add_buffer(in, bufferevent_get_input(r->bev));
-	while (r->alive && !r->busy && !r->closing &&
+	while (r->alive && !r->busy && !r->closing && !r->stalled &&
 	    (len = evbuffer_get_length(in)) > 0) {
 		if (len > 64 * 1024)
 			len = 64 * 1024;
@@ -700,7 +734,7 @@ http_conn_arm(struct http_request *r)
 	else
 		tv.tv_sec = HTTP_IDLE_SECS;
 	if (r->started && !r->busy && evtimer_pending(r->timer, NULL))
-		return;	/* the request deadline runs from its first byte */
+		return;	/* the deadline runs from the first byte */
 	evtimer_add(r->timer, &tv);
 }
 
@@ -745,6 +779,10 @@ http_conn_on_write(struct bufferevent *bev, void *arg)
 	(void)bev;
 	if (r->closing)
 		http_conn_close(r);
+	else if (r->stalled) {
+		r->stalled = false;
+		http_conn_process(r);
+	}
 }
 
 static void
@@ -780,6 +818,8 @@ http_conn_close(struct http_request *r)
 		fn(r->on_close_arg);
 	TAILQ_REMOVE(&srv->conns, r, entry);
 	srv->nconns--;
+	if (r->unpriv)
+		srv->nunpriv--;
 	event_free(r->timer);
 	event_free(r->kick);
 	bufferevent_free(r->bev);
@@ -864,8 +904,20 @@ http_adopt_unix(void *arg, int fd, int role, pid_t pid, const void *pre,
 		close(fd);
 		return;
 	}
+	/* control.c caps peers per uid; once handed over, read-only and
+	 * unknown peers share this cap so they cannot take every slot. */
+	if (role != METHODS_ROLE_CONTROL && srv->nunpriv >= HTTP_MAX_UNPRIV) {
+		log_warn("http: too many connections from peers without the "
+		    "control role; refusing pid %ld", (long)pid);
+		close(fd);
+		return;
+	}
 	if ((r = http_conn_new(srv, fd, HTTP_UNIX, role, pid)) == NULL)
 		return;
+	if (role != METHODS_ROLE_CONTROL) {
+		r->unpriv = true;
+		srv->nunpriv++;
+	}
 	if (prelen > 0) {
 		evbuffer_add(r->in, pre, prelen);
 		http_conn_process(r);

@@ -78,19 +78,24 @@ const struct http_opts *http_request_opts(const struct http_request *);
 bool	 http_request_alive(const struct http_request *);
 /* fn(arg) runs once if the connection closes before the answer is
  * complete (a deferred reply or a stream cleans up there). */
-void	 http_on_close(struct http_request *, void (*fn)(void *), void *arg);
+void	 http_on_close(struct http_request *, void (*fn)(void *),
+	    void *arg);
 
 /* A whole answer (body copied); the request is done. */
 void	 http_reply(struct http_request *, int status, const char *ctype,
 	    const char *body, size_t len);
 /* Same, taking over a malloc'd body. */
-void	 http_reply_take(struct http_request *, int status, const char *ctype,
-	    char *body, size_t len);
+void	 http_reply_take(struct http_request *, int status,
+	    const char *ctype, char *body, size_t len);
+/* Same, with extra header lines ("Location: /\r\n"), NULL: none. */
+void	 http_reply_headers(struct http_request *, int status,
+	    const char *ctype, const char *headers, char *body, size_t len);
 /* A chunked stream: begin once, write chunks; the request stays open
  * until the client goes (the close hook runs) or http_stream_end(). A
  * client that leaves more than HTTP_MAX_QUEUE unread is dropped. */
 void	 http_stream_begin(struct http_request *, const char *ctype);
-int	 http_stream_write(struct http_request *, const char *data, size_t len);
+int	 http_stream_write(struct http_request *, const char *data,
+	    size_t len);
 /* The same without logging: for log_follow() callbacks. */
 int	 http_stream_write_quiet(struct http_request *, const char *data,
 	    size_t len);

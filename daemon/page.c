@@ -40,7 +40,7 @@ static const char page_css[] =
     "grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:14px}"
     ".p{background:#fff;border-radius:10px;box-shadow:0 1px 3px "
     "rgba(0,0,0,.12);border-left:6px solid var(--c);padding:12px 14px;"
-    "min-width:0}"
+    "min-width:0;display:flex;flex-direction:column}"
     ".p h2{margin:0;font-size:16px;word-break:break-all;flex:1}"
     ".top{display:flex;align-items:center;gap:10px}"
     ".st{background:var(--c);color:#fff;border-radius:999px;"
@@ -52,11 +52,19 @@ static const char page_css[] =
     "max-height:150px;overflow:auto;white-space:pre-wrap;"
     "word-break:break-all}"
     "pre.err{color:#fecaca}"
-    "form{display:flex;gap:8px;margin:0}"
-    "button{flex:1;border:1px solid #d1d5db;background:#f9fafb;"
-    "border-radius:6px;padding:8px 0;font-size:14px;cursor:pointer}"
+    ".act{display:flex;gap:8px;margin-top:auto}"
+    "form{flex:1;margin:0}"
+    "button{width:100%;border:1px solid #d1d5db;background:#f9fafb;"
+    "border-radius:6px;padding:9px 0;font:inherit;font-size:14px;"
+    "cursor:pointer;color:#111827}"
     "button:hover{background:#e5e7eb}"
+    "button.start{background:#16a34a;border-color:#15803d;color:#fff}"
+    "button.start:hover{background:#15803d}"
     "button.stop{color:#b91c1c}"
+    "button.stop:hover{background:#fee2e2}"
+    ".sum span{display:inline-block;margin-left:10px;white-space:nowrap}"
+    ".sum i{display:inline-block;width:9px;height:9px;border-radius:50%;"
+    "background:var(--c);margin-right:5px}"
     ".running{--c:#16a34a}.starting,.stopping{--c:#2563eb}"
     ".backoff{--c:#d97706}.fatal,.exited,.unknown{--c:#dc2626}"
     ".stopped{--c:#6b7280}"
@@ -161,9 +169,10 @@ page_log(struct evbuffer *out, struct process *p, enum output_stream s)
 	free(data);
 }
 
+/* One button's form; the token and the name ride along hidden. */
 static void
-page_buttons(struct evbuffer *out, const struct process *p,
-    const char *token)
+page_button(struct evbuffer *out, const struct process *p, const char *token,
+    const char *action, const char *label)
 {
 	evbuffer_add_printf(out, "<form method=\"post\" action=\"/action\">"
 	    "<input type=\"hidden\" name=\"token\" value=\"");
@@ -171,11 +180,31 @@ page_buttons(struct evbuffer *out, const struct process *p,
 	evbuffer_add_printf(out, "\"><input type=\"hidden\" name=\"name\" "
 	    "value=\"");
 	page_escape_str(out, p->fullname);
-	evbuffer_add_printf(out, "\">"
-	    "<button name=\"action\" value=\"start\">Start</button>"
-	    "<button name=\"action\" value=\"restart\">Restart</button>"
-	    "<button class=\"stop\" name=\"action\" value=\"stop\">Stop"
-	    "</button></form>");
+	evbuffer_add_printf(out, "\"><button class=\"%s\" name=\"action\" "
+	    "value=\"%s\">%s</button></form>", action, action, label);
+}
+
+/* The buttons that mean something in the process's state: Start for
+ * one that is down, Restart and Stop for one that is up or trying. */
+static void
+page_buttons(struct evbuffer *out, const struct process *p,
+    const char *token)
+{
+	evbuffer_add(out, "<div class=\"act\">", 17);
+	switch (p->state) {
+	case PROCESS_RUNNING:
+	case PROCESS_STARTING:
+	case PROCESS_BACKOFF:
+		page_button(out, p, token, "restart", "Restart");
+		page_button(out, p, token, "stop", "Stop");
+		break;
+	case PROCESS_STOPPING:
+		break;
+	default:
+		page_button(out, p, token, "start", "Start");
+		break;
+	}
+	evbuffer_add(out, "</div>", 6);
 }
 
 static void
@@ -200,6 +229,11 @@ page_process(struct evbuffer *out, struct process *p, bool can_control,
 		evbuffer_add_printf(out, "last exit: <b>%s %d</b>",
 		    p->killed_by_signal ? "signal" : "status",
 		    p->killed_by_signal ? -p->exitstatus : p->exitstatus);
+		if (p->stop_time != 0 && time(NULL) >= p->stop_time) {
+			page_uptime((long)(time(NULL) - p->stop_time), up,
+			    sizeof(up));
+			evbuffer_add_printf(out, " &middot; <b>%s</b> ago", up);
+		}
 	} else {
 		evbuffer_add_printf(out, "not started");
 	}
@@ -220,13 +254,17 @@ page_render(struct supervisor *sv, bool can_control, const char *token,
     struct evbuffer *out)
 {
 	struct process *const *ps;
-	size_t n, i, running = 0, bad = 0;
-	char host[256];
+	size_t n, i, running = 0, bad = 0, stopped = 0;
+	char host[256], stamp[32];
+	struct tm tm;
+	time_t now;
 
 	ps = supervisor_processes(sv, &n);
 	for (i = 0; i < n; i++) {
 		if (ps[i]->state == PROCESS_RUNNING)
 			running++;
+		else if (ps[i]->state == PROCESS_STOPPED)
+			stopped++;
 		else if (ps[i]->state == PROCESS_FATAL ||
 		    ps[i]->state == PROCESS_BACKOFF ||
 		    ps[i]->state == PROCESS_EXITED)
@@ -244,17 +282,26 @@ page_render(struct supervisor *sv, bool can_control, const char *token,
 	evbuffer_add_printf(out, "</title><style>%s</style></head><body>"
 	    "<header><h1>superd</h1><span class=\"host\">", page_css);
 	page_escape_str(out, host);
-	evbuffer_add_printf(out, "</span><span class=\"sum\">%zu process%s: "
-	    "%zu running%s", n, n == 1 ? "" : "es", running,
-	    bad > 0 ? ", " : "");
+	evbuffer_add_printf(out, "</span><span class=\"sum\">"
+	    "<span class=\"running\"><i></i>%zu running</span>", running);
 	if (bad > 0)
-		evbuffer_add_printf(out, "%zu failing", bad);
+		evbuffer_add_printf(out, "<span class=\"fatal\"><i></i>%zu "
+		    "failing</span>", bad);
+	if (stopped > 0)
+		evbuffer_add_printf(out, "<span class=\"stopped\"><i></i>%zu "
+		    "stopped</span>", stopped);
 	evbuffer_add_printf(out, "</span></header><main>");
 	for (i = 0; i < n; i++)
 		page_process(out, ps[i], can_control, token);
-	evbuffer_add_printf(out, "</main><footer>refreshes every %d s%s"
-	    "</footer></body></html>\n", PAGE_REFRESH_S,
-	    can_control ? "" : " &middot; read-only");
+	if (n == 0)
+		evbuffer_add_printf(out, "<p>No programs are configured.</p>");
+	now = time(NULL);
+	if (localtime_r(&now, &tm) == NULL ||
+	    strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm) == 0)
+		stamp[0] = '\0';
+	evbuffer_add_printf(out, "</main><footer>%s &middot; refreshes every "
+	    "%d s%s</footer></body></html>\n", stamp, PAGE_REFRESH_S,
+	    can_control ? "" : " &middot; read-only view");
 }
 
 /* Constant-time comparison of two NUL-terminated strings: the time

@@ -1,9 +1,9 @@
 /*
  * supervisord's XML-RPC interface (API 3.0) and log tails over HTTP,
  * on the same engine as the JSON-RPC methods: names resolve through the
- * live registry, start/stop/signal are process_start(), process_stop(),
- * process_signal(), reread/update are supervisor_reread() and
- * supervisor_update(). A call that waits (startProcess with wait=True...)
+ * live registry, start/stop are supervisor_start()/supervisor_stop()
+ * (depends_on, the state file), signal is process_signal(), reread and
+ * update are supervisor_reread() and supervisor_apply_config(). A call that waits (startProcess with wait=True...)
  * answers later: like supervisord's NOT_DONE_YET callbacks, a timer
  * polls the condition every 50 ms while the loop serves everyone else.
  */
@@ -22,11 +22,13 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/http.h>
 #include <jansson.h>
 
 #include "config.h"
 #include "http.h"
 #include "http_routes.h"
+#include "listeners.h"
 #include "log.h"
 #include "methods.h"
 #include "output.h"
@@ -44,7 +46,7 @@ struct rpcsrv_call {
 	struct http_request *req;
 	struct supervisor *sup;
 	int	 role;
-	bool	 in_multicall;	/* waits are not deferred inside one */
+	bool	 in_multicall;	/* no deferred waits inside */
 	int	 fault;
 	char	 msg[512];
 	void	(*after)(struct http_request *);
@@ -285,14 +287,17 @@ rpcsrv_describe(const struct process *p, const char *spawnerr, time_t now,
 }
 
 static json_t *
-rpcsrv_info(const struct process *p)
+rpcsrv_info(struct supervisor *sup, const struct process *p)
 {
 	char spawnerr[300], desc[400];
-	const char *out, *err;
+	const char *out, *err, *waiting;
 	time_t now = time(NULL);
 
 	rpcsrv_spawnerr(p, spawnerr, sizeof(spawnerr));
 	rpcsrv_describe(p, spawnerr, now, desc, sizeof(desc));
+	if (p->state == PROCESS_STOPPED &&
+	    (waiting = supervisor_waiting_for(sup, p)) != NULL)
+		snprintf(desc, sizeof(desc), "waiting for %s", waiting);
 	out = rpcsrv_log_path(&p->conf->stdout_log);
 	err = p->conf->redirect_stderr ? "" :
 	    rpcsrv_log_path(&p->conf->stderr_log);
@@ -385,6 +390,11 @@ rpcsrv_op_check(struct rpcsrv_op *op, struct rpcsrv_item *it)
 		return 1;
 	case PROCESS_STARTING:
 		return 0;
+	case PROCESS_STOPPED:
+		/* depends_on: queued until what it needs is RUNNING. */
+		if (supervisor_waiting_for(op->sup, p) != NULL)
+			return 0;
+		return XMLRPC_ABNORMAL_TERMINATION;
 	case PROCESS_BACKOFF:
 	case PROCESS_FATAL:
 		return XMLRPC_SPAWN_ERROR;
@@ -548,7 +558,9 @@ rpcsrv_start_one(struct rpcsrv_call *c, struct process *p, const char *spec,
 	if (p->state == PROCESS_UNKNOWN)
 		return rpcsrv_fault(c, XMLRPC_FAILED, "FAILED: %s is in an "
 		    "unknown process state", spec);
-	rc = process_start(p);
+	/* The supervisor's start: depends_on and the state file, as
+	 * process.start. */
+	rc = supervisor_start(c->sup, p, true);
 	if (rc == RPC_SHUTTING_DOWN)
 		return rpcsrv_fault_named(c, XMLRPC_SHUTDOWN_STATE, NULL);
 	if (rc == RPC_ALREADY_STARTED)
@@ -580,7 +592,7 @@ rpcsrv_stop_one(struct rpcsrv_call *c, struct process *p, const char *spec,
 	*settled = true;
 	if (!rpcsrv_running_state(p->state) && p->state != PROCESS_STOPPING)
 		return rpcsrv_fault_named(c, XMLRPC_NOT_RUNNING, spec);
-	rc = process_stop(p);
+	rc = supervisor_stop(c->sup, p, true);
 	if (rc == RPC_NOT_RUNNING)
 		return rpcsrv_fault_named(c, XMLRPC_NOT_RUNNING, spec);
 	if (rc != 0)
@@ -626,10 +638,9 @@ rpcsrv_all(struct rpcsrv_call *c, struct process **procs, size_t n,
 		    p->conf->name);
 		c->fault = 0;
 		if (fn(c, p, spec, wait && !c->in_multicall, &settled) == -1) {
+			/* supervisord's description is the fault text */
 			json_array_append_new(results, rpcsrv_status(p,
-			    c->fault, c->msg + strlen(xmlrpc_fault_name(
-			    c->fault)) + (strchr(c->msg, ':') != NULL ? 2 :
-			    0)));
+			    c->fault, c->msg));
 			c->fault = 0;
 			continue;
 		}
@@ -844,7 +855,7 @@ rpcsrv_signal_many(struct rpcsrv_call *c, struct process **procs, size_t n,
 		    p->conf->name);
 		if (rpcsrv_signal_one(c, p, spec, sig) == -1) {
 			json_array_append_new(results, rpcsrv_status(p,
-			    c->fault, spec));
+			    c->fault, c->msg));
 			c->fault = 0;
 		} else
 			json_array_append_new(results, rpcsrv_status(p,
@@ -955,11 +966,15 @@ rpcsrv_sendRemoteCommEvent(struct rpcsrv_call *c, json_t *params,
 {
 	const char *type, *data;
 
-	/* Event listeners (another room) pick these up; accepted here. */
+	/* A REMOTE_COMMUNICATION event for the listeners (listeners.c). */
 	if (rpcsrv_nparams(c, params, 2, 2) == -1 ||
 	    rpcsrv_str(c, params, 0, &type) == -1 ||
 	    rpcsrv_str(c, params, 1, &data) == -1)
 		return -1;
+	if (listeners_remote_comm(type, data,
+	    json_string_length(json_array_get(params, 1))) == -1)
+		return rpcsrv_fault(c, XMLRPC_FAILED, "FAILED: cannot queue "
+		    "the event");
 	*result = json_true();
 	return 0;
 }
@@ -977,7 +992,7 @@ rpcsrv_getProcessInfo(struct rpcsrv_call *c, json_t *params, json_t **result)
 	    rpcsrv_str(c, params, 0, &spec) == -1 ||
 	    rpcsrv_one(c, spec, &p) == -1)
 		return -1;
-	*result = rpcsrv_info(p);
+	*result = rpcsrv_info(c->sup, p);
 	return 0;
 }
 
@@ -995,7 +1010,7 @@ rpcsrv_getAllProcessInfo(struct rpcsrv_call *c, json_t *params,
 	if ((a = json_array()) == NULL)
 		return rpcsrv_fault(c, XMLRPC_FAILED, "FAILED: out of memory");
 	for (i = 0; i < n; i++)
-		json_array_append_new(a, rpcsrv_info(procs[i]));
+		json_array_append_new(a, rpcsrv_info(c->sup, procs[i]));
 	*result = a;
 	return 0;
 }
@@ -1415,7 +1430,7 @@ rpcsrv_restart(struct rpcsrv_call *c, json_t *params, json_t **result)
 		return rpcsrv_fault_named(c, XMLRPC_SHUTDOWN_STATE, NULL);
 	memset(&diff, 0, sizeof(diff));
 	diags_init(&d);
-	rc = supervisor_update(c->sup, NULL, 0, &diff, &d);
+	rc = supervisor_apply_config(c->sup, NULL, 0, &diff, &d);
 	config_diff_free(&diff);
 	diags_free(&d);
 	if (rc == -1)
@@ -1476,7 +1491,7 @@ rpcsrv_apply_group(struct rpcsrv_call *c, const char *name)
 
 	memset(&diff, 0, sizeof(diff));
 	diags_init(&d);
-	rc = supervisor_update(c->sup, groups, 1, &diff, &d);
+	rc = supervisor_apply_config(c->sup, groups, 1, &diff, &d);
 	config_diff_free(&diff);
 	diags_free(&d);
 	if (rc == -1)
@@ -1738,7 +1753,8 @@ rpcsrv_methodHelp(struct rpcsrv_call *c, json_t *params, json_t **result)
 	    rpcsrv_str(c, params, 0, &name) == -1)
 		return -1;
 	if ((m = rpcsrv_lookup(name)) == NULL)
-		return rpcsrv_fault_named(c, XMLRPC_SIGNATURE_UNSUPPORTED, NULL);
+		return rpcsrv_fault_named(c, XMLRPC_SIGNATURE_UNSUPPORTED,
+		    NULL);
 	*result = json_string(m->help);
 	return 0;
 }
@@ -1755,7 +1771,8 @@ rpcsrv_methodSignature(struct rpcsrv_call *c, json_t *params,
 	    rpcsrv_str(c, params, 0, &name) == -1)
 		return -1;
 	if ((m = rpcsrv_lookup(name)) == NULL)
-		return rpcsrv_fault_named(c, XMLRPC_SIGNATURE_UNSUPPORTED, NULL);
+		return rpcsrv_fault_named(c, XMLRPC_SIGNATURE_UNSUPPORTED,
+		    NULL);
 	a = json_array();
 	for (s = m->sig; *s != '\0'; s = *e != '\0' ? e + 1 : e) {
 		e = strchr(s, ' ');
@@ -1797,7 +1814,10 @@ rpcsrv_multicall(struct rpcsrv_call *c, json_t *params, json_t **result)
 		return rpcsrv_fault_named(c, XMLRPC_INCORRECT_PARAMETERS, NULL);
 	a = json_array();
 	json_array_foreach(calls, i, item) {
-		json_t *p = json_object_get(item, "params");
+		json_t *p = json_object_get(item, "params"), *empty = NULL;
+
+		if (p == NULL)
+			p = empty = json_array();
 
 		name = json_string_value(json_object_get(item, "methodName"));
 		res = NULL;
@@ -1811,10 +1831,8 @@ rpcsrv_multicall(struct rpcsrv_call *c, json_t *params, json_t **result)
 			    "INCORRECT_PARAMETERS: Recursive system.multicall "
 			    "forbidden");
 		else
-			rc = rpcsrv_call(c, name, p != NULL ? p : params == NULL ?
-			    NULL : json_array(), &res);
-		if (p == NULL && name != NULL && rc != -1 && res == NULL)
-			rc = -1;
+			rc = rpcsrv_call(c, name, p, &res);
+		json_decref(empty);
 		if (rc == 0 && res != NULL)
 			json_array_append_new(a, json_pack("[o]", res));
 		else
@@ -1959,7 +1977,17 @@ rpcsrv_handle_logtail(struct http_request *req)
 		http_reply(req, 403, "text/plain", "403 Forbidden\n", 14);
 		return;
 	}
-	snprintf(spec, sizeof(spec), "%s", path);
+	/* Percent-encoded names ("web%3Aweb_00") decoded as supervisord
+	 * does; libevent's decoder. */
+	if (strchr(path, '%') != NULL) {
+		char *dec = evhttp_uridecode(path, 0, NULL);
+
+		if (dec == NULL)
+			goto notfound;
+		snprintf(spec, sizeof(spec), "%s", dec);
+		free(dec);
+	} else
+		snprintf(spec, sizeof(spec), "%s", path);
 	if ((slash = strchr(spec, '/')) != NULL) {
 		*slash = '\0';
 		if (strcmp(slash + 1, "stderr") == 0)

@@ -28,7 +28,7 @@ enum xmlrpc_frame_kind {
 
 struct xmlrpc_frame {
 	enum xmlrpc_frame_kind kind;
-	json_t	*container;	/* array or object; NULL for a member */
+	json_t	*container;	/* array, object; NULL: a member */
 	char	*name;		/* member name */
 	json_t	*value;		/* member value */
 };

@@ -20,6 +20,7 @@ import http.client
 import os
 import re
 import shutil
+import socket
 import subprocess
 import urllib.parse
 
@@ -85,13 +86,20 @@ def test_metrics_are_true(sb):
           "manual STOPPED")
     check(sample(body, "superd_process_state", name="manual", state="RUNNING") == 0,
           "manual not RUNNING")
-    check(sample(body, "superd_log_bytes_total", name="web", stream="stdout") >=
-          len("hello from web\n"), "web's log bytes")
-    # Resident memory of worker is its tree: the shell and its sleep child.
+    # RUNNING can come before superd read the first line from the pipe.
+    wait_until(lambda: sample(metrics(sb), "superd_log_bytes_total", name="web",
+                              stream="stdout") >= len("hello from web\n"), 10,
+               "web's log bytes to count its line")
+    # Resident memory of worker is its tree: the shell and its two sleep
+    # children, once both exist and have exec'd (before that, the scrape
+    # and /proc can see different trees).
     worker = sb.proc("worker")["pid"]
+    wait_until(lambda: len(harness.descendants(worker)) == 2 and
+               all(harness.read_text("/proc/%d/comm" % p).strip() == "sleep"
+                   for p in harness.descendants(worker)), 10, "worker's two sleeps")
     tree = [worker] + harness.descendants(worker)
     rss = sum(harness.vm_rss_kib(p) for p in tree) * 1024
-    got = sample(body, "superd_process_resident_memory_bytes", name="worker")
+    got = sample(metrics(sb), "superd_process_resident_memory_bytes", name="worker")
     check(0.5 * rss <= got <= 2 * rss, "worker RSS %d, /proc says %d over %r" % (got, rss, tree))
     before = sample(body, "superd_process_restarts_total", name="web")
     old = sb.proc("web")["pid"]
@@ -102,6 +110,27 @@ def test_metrics_are_true(sb):
     check(after == before + 1, "restarts %s -> %s after a kill" % (before, after))
     print("  /metrics: %d lines, promtool %s" % (len(body.splitlines()),
                                                  "clean" if PROMTOOL else "not installed"))
+
+
+def test_metrics_series_unique_across_groups(sb):
+    # Two groups may each hold a process named "job": every family carries
+    # name and group, so no series repeats (promtool rejects duplicates).
+    progs = harness.program("a", "/bin/sleep 1000", process_name="job") + \
+        harness.program("b", "/bin/sleep 1000", process_name="job") + \
+        harness.section("group:one", programs="a") + harness.section("group:two", programs="b")
+    sb.config(progs)
+    sb.start()
+    sb.wait_running("one:job", "two:job")
+    body = metrics(sb)
+    series = [l.rsplit(" ", 1)[0] for l in body.splitlines() if l and not l.startswith("#")]
+    dups = sorted(set(x for x in series if series.count(x) > 1))
+    check(not dups, "repeated series: %r" % dups[:5])
+    check(sample(body, "superd_log_bytes_total", name="job", group="two", stream="stdout") == 0,
+          "two:job's log bytes")
+    if PROMTOOL:
+        r = subprocess.run([PROMTOOL, "check", "metrics"], input=body, capture_output=True,
+                           text=True)
+        check(r.returncode == 0, "promtool check metrics: %s%s" % (r.stdout, r.stderr))
 
 
 def test_healthz(sb):
@@ -189,7 +218,46 @@ def test_page_in_a_browser(sb):
                            headers={"Content-Type": "application/x-www-form-urlencoded"})
     check(status == 403, "POST with a wrong token: %d" % status)
     check(sb.proc("web")["state"] == "RUNNING", "a wrong token changed web")
+
+    def post(fields):
+        return request(http.client.HTTPConnection("127.0.0.1", port, timeout=30), "POST",
+                       "/action", body=urllib.parse.urlencode(fields),
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})[0]
+    # Restart goes through process.restart: a new pid, RUNNING again.
+    old = sb.proc("web")["pid"]
+    check(post({"token": token, "name": "web", "action": "restart"}) == 303, "restart POST")
+    wait_until(lambda: sb.proc("web")["pid"] not in (0, old) and
+               sb.proc("web")["state"] == "RUNNING", 15, "web restarted by the page")
+    check(post({"token": token, "name": "nosuch", "action": "stop"}) == 404, "unknown name")
+    check(post({"token": token, "name": "web", "action": "explode"}) == 400, "bad action")
+    check(post({"token": token, "name": "manual", "action": "start"}) == 303, "start POST")
+    sb.wait_state("manual", "RUNNING", timeout=10)
     print("  screenshots: %s, %s" % (shot, phone))
+
+
+def test_scrape_loop_that_never_reads(sb):
+    # Thousands of pipelined scrapes whose answers are never read: superd
+    # stops taking requests once a bounded amount waits, keeps serving
+    # others, and drops the client at the write timeout.
+    start(sb)
+    rss0 = harness.vm_rss_kib(sb.daemon.pid)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sb.sock)
+    s.setblocking(False)
+    req = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+    sent = 0
+    for _ in range(20000):
+        try:
+            sent += s.send(req * 10)
+        except BlockingIOError:
+            break
+    status, _, _ = request(UnixHTTP(sb.sock), "GET", "/healthz")
+    check(status == 200, "another client during the flood: %d" % status)
+    grown = harness.vm_rss_kib(sb.daemon.pid) - rss0
+    check(grown < harness.rss_bound_kib(sb.daemon.pid, 16 * 1024),
+          "superd grew by %d KiB for %d bytes of unread scrapes" % (grown, sent))
+    s.close()
+    print("  %d bytes of requests sent, superd grew by %d KiB" % (sent, grown))
 
 
 def test_readonly_peer_sees_no_buttons(sb):
@@ -200,15 +268,20 @@ def test_readonly_peer_sees_no_buttons(sb):
     client = ("import http.client,socket,sys\n"
               "c=http.client.HTTPConnection('x')\n"
               "s=socket.socket(socket.AF_UNIX);s.connect(sys.argv[1]);c.sock=s\n"
-              "c.request(sys.argv[2],'/',body=sys.argv[3] or None,headers={'Content-Type':"
+              "c.request(sys.argv[2],sys.argv[3],body=sys.argv[4] or None,headers={'Content-Type':"
               "'application/x-www-form-urlencoded'})\n"
               "r=c.getresponse();print(r.status);print(r.read().decode())\n")
     as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--groups=65534", "python3", "-c",
                  client, sb.sock]
-    r = subprocess.run(as_nobody + ["GET", ""], capture_output=True, text=True, timeout=30)
+    r = subprocess.run(as_nobody + ["GET", "/", ""], capture_output=True, text=True, timeout=30)
     check(r.stdout.startswith("200"), "read-only GET /: %s %s" % (r.stdout[:100], r.stderr))
     check("<button" not in r.stdout and ">web<" in r.stdout, "read-only peer sees buttons")
-    r = subprocess.run(as_nobody + ["POST", "action=stop&name=web&token=x"],
+    # Even with the daemon's real token (as a control peer sees it).
+    _, _, page = request(UnixHTTP(sb.sock), "GET", "/")
+    m = re.search(r'name="token" value="([0-9a-f]+)"', page)
+    check(m is not None, "no token on the control peer's page")
+    form = urllib.parse.urlencode({"action": "stop", "name": "web", "token": m.group(1)})
+    r = subprocess.run(as_nobody + ["POST", "/action", form],
                        capture_output=True, text=True, timeout=30)
     check(r.stdout.startswith("403"), "read-only POST: %s" % r.stdout[:100])
     check(sb.proc("web")["state"] == "RUNNING", "a read-only POST changed web")

@@ -52,9 +52,10 @@ startsecs=0
 """
 
 
-def conf_text(d, extra=""):
+def conf_text(d, extra="", server_auth="", ctl_auth=""):
     return """[unix_http_server]
 file=%(d)s/s.sock
+%(server_auth)s
 
 [supervisord]
 logfile=%(d)s/daemon.log
@@ -66,7 +67,14 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 
 [supervisorctl]
 serverurl=unix://%(d)s/s.sock
-""" % {"d": d} + PROGRAMS + extra
+%(ctl_auth)s
+""" % {"d": d, "server_auth": server_auth, "ctl_auth": ctl_auth} + PROGRAMS + extra
+
+
+def unix_auth(user, password):
+    """[unix_http_server] credentials for the daemon, and supervisorctl's."""
+    return ("\n[unix_http_server]\nusername=%s\npassword=%s\n" % (user, password),
+            "\n[supervisorctl]\nusername=%s\npassword=%s\n" % (user, password))
 
 
 class Side:
@@ -80,9 +88,9 @@ class Side:
         self.conf = os.path.join(self.dir, "d.conf")
         self.write_conf()
 
-    def write_conf(self, extra=""):
+    def write_conf(self, extra="", server_auth="", ctl_auth=""):
         with open(self.conf, "w") as f:
-            f.write(conf_text(self.dir, extra))
+            f.write(conf_text(self.dir, extra, server_auth, ctl_auth))
 
     def start(self):
         if self.name == "sv":
@@ -99,10 +107,11 @@ class Side:
         self.proc = proc
         self.sb.wait_socket(proc, os.path.join(self.dir, "s.sock"))
 
-    def ctl(self, *args, timeout=30):
+    def ctl(self, *args, timeout=30, input=None):
         r = subprocess.run([CTL, "-c", self.conf] + list(args), capture_output=True,
                            text=True, cwd=self.dir, env=self.sb.env(), timeout=timeout,
-                           stdin=subprocess.DEVNULL)
+                           input=input,
+                           stdin=subprocess.DEVNULL if input is None else None)
         return r.returncode, normalise(r.stdout + r.stderr, self.dir)
 
 
@@ -114,11 +123,13 @@ def normalise(text, d):
     return text
 
 
-def pair(sb):
+def pair(sb, server_auth="", ctl_auth=""):
     if SV is None or CTL is None:
         harness.skip("supervisord/supervisorctl not installed")
     sides = [Side(sb, "sv"), Side(sb, "sd")]
     for s in sides:
+        if server_auth:
+            s.write_conf("", server_auth, ctl_auth)
         s.start()
     want = {"bad": "FATAL", "web": "RUNNING", "worker:worker_00": "RUNNING",
             "worker:worker_01": "RUNNING", "printer": "RUNNING"}
@@ -131,9 +142,9 @@ def pair(sb):
     return sides
 
 
-def same(sides, *args):
-    a = sides[0].ctl(*args)
-    b = sides[1].ctl(*args)
+def same(sides, *args, input=None):
+    a = sides[0].ctl(*args, input=input)
+    b = sides[1].ctl(*args, input=input)
     check(a == b, "supervisorctl %s differs:\nsupervisord: %r\nsuperd:      %r"
           % (" ".join(args), a, b))
     return a
@@ -222,6 +233,44 @@ def test_reread_update(sb):
     same(sides, "reread")
     same(sides, "update")
     same(sides, "status", "extra")
+    # An edited program: changed, stopped, updated, running again.
+    global PROGRAMS
+    saved = PROGRAMS
+    PROGRAMS = PROGRAMS.replace("echo web up;", "echo web edited;")
+    try:
+        for s in sides:
+            s.write_conf("")
+    finally:
+        PROGRAMS = saved
+    same(sides, "reread")
+    same(sides, "update")
+    for s in sides:
+        wait_until(lambda s=s: "RUNNING" in s.ctl("status", "web")[1], 10, "web running")
+    # (No tail here: supervisord starts a new log file for the new
+    # process, superd keeps the program's output across the update.)
+    same(sides, "status", "web")
+    same(sides, "update")
+
+
+def test_interactive(sb):
+    sides = pair(sb)
+    rc, out = same(sides, input="status web\nstop web\nstart web\nstatus nosuch\n"
+                   "pid manual\nhelp stop\n")
+    check("web: started" in out, out)
+
+
+def test_unix_http_auth(sb):
+    server, ctl = unix_auth("alice", "pw")
+    sides = pair(sb, server, ctl)
+    same(sides, "status", "web")
+    same(sides, "stop", "web")
+    for s in sides:
+        s.write_conf("", server, unix_auth("alice", "wrong")[1])
+    rc, out = same(sides, "status", "web")
+    check(rc != 0, out)
+    for s in sides:
+        s.write_conf("", server, "")
+    same(sides, "stop", "worker:*")
 
 
 if __name__ == "__main__":

@@ -202,8 +202,134 @@ def test_load_and_hostile_clients(sb):
     t0 = time.monotonic()
     got = slow.recv(4096)
     check(b"408" in got and time.monotonic() - t0 < 15, "slow request cut off: %r" % got)
-    check(harness.rss_bound_kib(s.proc.pid, 64 * 1024) or True, "rss")
+    rss = harness.vm_rss_kib(s.proc.pid)
+    check(rss < harness.rss_bound_kib(s.proc.pid, 64 * 1024), "RSS %d KiB" % rss)
     check(p.supervisor.getState()["statename"] == "RUNNING", "still serving")
+
+
+def test_wait_does_not_block_others(sb):
+    slow = "\n[program:slow]\ncommand=/bin/sleep 1000\nstartsecs=3\nautostart=false\n"
+    s, p = superd_side(sb, slow)
+    sock = os.path.join(s.dir, "s.sock")
+    result = []
+    t0 = time.monotonic()
+    th = threading.Thread(target=lambda: result.append(
+        (proxy(sock).supervisor.startProcess("slow"), time.monotonic() - t0)))
+    th.start()
+    wait_until(lambda: p.supervisor.getProcessInfo("slow")["statename"] == "STARTING",
+               5, "slow STARTING")
+    a = time.monotonic()
+    for _ in range(20):
+        p.supervisor.getState()
+    check(time.monotonic() - a < 2, "other calls waited for startProcess")
+    check(th.is_alive(), "startProcess answered before startsecs")
+    th.join(15)
+    check(result and result[0][0] is True and result[0][1] >= 2.9, result)
+    check(p.supervisor.getProcessInfo("slow")["statename"] == "RUNNING", "running")
+
+
+LISTENER = r"""
+import os, sys, xmlrpc.client
+sys.path.append("/usr/lib/python3/dist-packages")
+from supervisor.xmlrpc import SupervisorTransport
+out = sys.argv[1]
+def w(s):
+    sys.stdout.write(s)
+    sys.stdout.flush()
+while True:
+    w("READY\n")
+    hdr = dict(x.split(":", 1) for x in sys.stdin.readline().split())
+    payload = sys.stdin.read(int(hdr["len"]))
+    # Like superlance's httpok: call back into the daemon from inside
+    # the event, while this listener is BUSY.
+    t = SupervisorTransport(None, None, os.environ["SUPERVISOR_SERVER_URL"])
+    p = xmlrpc.client.ServerProxy("http://127.0.0.1", transport=t)
+    stopped = p.supervisor.stopProcess("web")
+    with open(out, "a") as f:
+        f.write("%s %r %s\n" % (hdr["eventname"], payload, stopped))
+    w("RESULT 2\nOK")
+"""
+
+
+def test_remote_comm_event_and_callback(sb):
+    lis = sb.write("lis.py", LISTENER)
+    out = sb.path("events.txt")
+    conf = ("\n[eventlistener:lis]\ncommand=/usr/bin/python3 %s %s\n"
+            "events=REMOTE_COMMUNICATION\n" % (lis, out))
+    s, p = superd_side(sb, conf)
+    wait_until(lambda: p.supervisor.getProcessInfo("lis")["statename"] == "RUNNING",
+               10, "listener running")
+    check(p.supervisor.sendRemoteCommEvent("mytype", "hello data") is True, "sent")
+    got = wait_until(lambda: harness.read_text(out), 15, "the event")
+    check(got == "REMOTE_COMMUNICATION 'type:mytype\\nhello data' True\n", repr(got))
+    check(p.supervisor.getProcessInfo("web")["statename"] == "STOPPED", "web stopped")
+
+
+def test_stream_reader_that_never_reads_is_dropped(sb):
+    noisy = ("\n[program:noisy]\ncommand=/bin/sh -c 'while :; do echo "
+             "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; done'\n"
+             "startsecs=0\nstdout_logfile=NONE\n")
+    s, p = superd_side(sb, noisy)
+    c = socket.socket(socket.AF_UNIX)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.connect(os.path.join(s.dir, "s.sock"))
+    c.sendall(b"GET /logtail/noisy HTTP/1.1\r\nHost: x\r\n\r\n")
+    log = os.path.join(s.dir, "daemon.log")
+    wait_until(lambda: "does not read its stream" in harness.read_text(log), 30,
+               "the unread stream to be dropped")
+    rss = harness.vm_rss_kib(s.proc.pid)
+    check(rss < harness.rss_bound_kib(s.proc.pid, 64 * 1024), "RSS %d KiB" % rss)
+    check(p.supervisor.getState()["statename"] == "RUNNING", "still serving")
+    c.close()
+
+
+RAW_CLIENT = r"""
+import socket, sys
+def call(method, arg):
+    body = ("<?xml version='1.0'?><methodCall><methodName>%s</methodName><params>%s"
+            "</params></methodCall>" % (method, arg)).encode()
+    c = socket.socket(socket.AF_UNIX)
+    c.connect(sys.argv[1])
+    c.sendall(b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    data = b""
+    while True:
+        chunk = c.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode()
+web = "<param><value><string>web</string></value></param>"
+print(repr(call("supervisor.getProcessInfo", web)))
+print(repr(call("supervisor.stopProcess", web)))
+"""
+
+
+def test_readonly_role(sb):
+    if os.geteuid() != 0:
+        harness.skip("needs root to switch users")
+    s = Side(sb, "sd")
+    s.write_conf("", "chmod=0666\nreadonly_group=users\n")
+    os.chmod(sb.dir, 0o711)
+    os.chmod(s.dir, 0o711)
+    s.start()
+    sock = os.path.join(s.dir, "s.sock")
+    p = proxy(sock)
+    wait_until(lambda: p.supervisor.getProcessInfo("web")["statename"] == "RUNNING",
+               10, "web running")
+
+    def run(groups):
+        r = subprocess.run(["/usr/bin/python3", "-c", RAW_CLIENT, sock], capture_output=True,
+                           text=True, user=65534, group=65534, extra_groups=groups,
+                           timeout=30, cwd="/")
+        return r.stdout.splitlines()
+    member = run([100])
+    check(len(member) == 2 and "RUNNING" in member[0], member)
+    check("<int>30</int>" in member[1] and "permission denied" in member[1], member)
+    nobody = run([])
+    check(len(nobody) == 2 and all("403" in x for x in nobody), nobody)
+    check(p.supervisor.getProcessInfo("web")["statename"] == "RUNNING",
+          "a refused call had an effect")
 
 
 if __name__ == "__main__":
