@@ -384,6 +384,38 @@ def test_reexec_keeps_event_listeners_listening(sb):
     check(sb.wait_running("lis") == lis, "the listener was restarted")
 
 
+def metric(sb, family, name):
+    """One sample of /metrics (over the control socket) for process name."""
+    conn = harness.UnixHTTP(sb.sock)
+    conn.request("GET", "/metrics")
+    body = conn.getresponse().read().decode()
+    conn.close()
+    for line in body.splitlines():
+        if line.startswith(family + "{") and 'name="%s"' % name in line:
+            return float(line.rsplit(" ", 1)[1])
+    raise Failure("no %s for %s in /metrics" % (family, name))
+
+
+def test_reexec_keeps_counters(sb):
+    """Restart and log byte counters go on from where they were."""
+    port, log = setup(sb, program("flaky", "sleep 1000"))
+    sb.start()
+    pids = sb.wait_running("flaky", "counter")
+    os.kill(pids["flaky"], 9)
+    wait_until(lambda: snapshot(sb)["flaky"]["pid"] not in (0, pids["flaky"]), 10,
+               "flaky to be restarted")
+    sb.wait_running("flaky")
+    check(metric(sb, "superd_process_restarts_total", "flaky") == 1, "no restart counted")
+    lines_grow(log, 30)
+    logged = metric(sb, "superd_log_bytes_total", "counter")
+    reexec(sb)
+    check(metric(sb, "superd_process_restarts_total", "flaky") == 1,
+          "restarts of flaky: %r after the reexec"
+          % metric(sb, "superd_process_restarts_total", "flaky"))
+    check(metric(sb, "superd_log_bytes_total", "counter") >= logged,
+          "log bytes of counter started over")
+
+
 def test_failing_reexec_keeps_everything_running(sb):
     port, log = setup(sb)
     exe = sb.path("bin", "superd")
