@@ -53,22 +53,14 @@ signals_reload(struct supervisor *sv)
 {
 	struct config_diff diff;
 	struct diags diags;
-	char buf[1024];
-	size_t i;
 	int rc;
 
 	if (supervisor_shutting_down(sv))
 		return 0;
 	diags_init(&diags);
-	/* The same path as config.update: notify, update, diff logged. */
+	/* The same path as config.update: notify, update, diags and the
+	 * diff logged. */
 	rc = supervisor_apply_config(sv, NULL, 0, &diff, &diags);
-	for (i = 0; i < diags.n; i++) {
-		diags_format(&diags.v[i], buf, sizeof(buf));
-		if (diags.v[i].warning)
-			log_warn("%s", buf);
-		else
-			log_error("%s", buf);
-	}
 	config_diff_free(&diff);
 	diags_free(&diags);
 	return rc;

@@ -1678,6 +1678,7 @@ supervisor_apply_config(struct supervisor *sv, const char *const *groups,
     size_t ngroups, struct config_diff *diff, struct diags *diags)
 {
 	const char *keys[SUPERVISOR_MAX_RESTART_KEYS];
+	char buf[1024];
 	size_t i, n;
 	int rc;
 
@@ -1689,6 +1690,15 @@ supervisor_apply_config(struct supervisor *sv, const char *const *groups,
 	notify_send("RELOADING=1");
 	log_info("reloading the config");
 	rc = supervisor_update(sv, groups, ngroups, diff, diags);
+	/* Whoever asked (SIGHUP, superctl update, supervisorctl update) the
+	 * journal gets every message, warnings at warning priority. */
+	for (i = 0; i < diags->n; i++) {
+		diags_format(&diags->v[i], buf, sizeof(buf));
+		if (diags->v[i].warning)
+			log_warn("%s", buf);
+		else
+			log_error("%s", buf);
+	}
 	if (rc == -1)
 		log_error("reload failed; nothing changed");
 	else {
