@@ -19,12 +19,15 @@
 
 #include <event2/event.h>
 
+#define METHODS_INTERNAL
 #include "config.h"
 #include "control.h"
 #include "events.h"
 #include "methods.h"
 #include "output.h"
+#include "rpc.h"
 #include "process.h"
+#include "reexec.h"
 #include "supervisor.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -77,7 +80,7 @@ fuzz_set_state(struct process *p, enum process_state to)
 	enum process_state from = p->state;
 
 	p->state = to;
-	events_publish(p, from, to);
+	events_publish(p, from, to, NULL);
 }
 
 /* ---- the fake engine ---- */
@@ -169,6 +172,78 @@ supervisor_update(struct supervisor *sv, const char *const *groups,
 	fuzz_mutation("supervisor_update");
 	memset(d, 0, sizeof(*d));
 	return 0;
+}
+
+int
+supervisor_apply_config(struct supervisor *sv, const char *const *groups,
+    size_t ngroups, struct config_diff *d, struct diags *diags)
+{
+	return supervisor_update(sv, groups, ngroups, d, diags);
+}
+
+int
+supervisor_reopen_logs(struct supervisor *sv)
+{
+	(void)sv;
+	fuzz_mutation("supervisor_reopen_logs");
+	return 0;
+}
+
+int
+supervisor_start(struct supervisor *sv, struct process *p, bool by_hand)
+{
+	(void)sv;
+	(void)by_hand;
+	return process_start(p);
+}
+
+int
+supervisor_stop(struct supervisor *sv, struct process *p, bool by_hand)
+{
+	(void)sv;
+	(void)by_hand;
+	return process_stop(p);
+}
+
+const char *
+supervisor_waiting_for(const struct supervisor *sv, const struct process *p)
+{
+	(void)sv;
+	(void)p;
+	return NULL;
+}
+
+/* process.reload needs the real engine; the fuzzer checks that it is
+ * only reached with the control role, like every other mutation. */
+int
+method_process_reload(struct methods_call *call, json_t **result)
+{
+	(void)result;
+	fuzz_mutation("process.reload");
+	return methods_fail(call, RPC_INTERNAL_ERROR, "not in the fuzzer");
+}
+
+int
+method_daemon_reexec(struct methods_call *call, json_t **result)
+{
+	(void)result;
+	fuzz_mutation("daemon.reexec");
+	return methods_fail(call, RPC_INTERNAL_ERROR, "not in the fuzzer");
+}
+
+/* control.c's save/restore for reexec, never reached here. */
+int
+reexec_keep_fd(int fd)
+{
+	return fd;
+}
+
+int
+reexec_take_fd(const json_t *obj, const char *key)
+{
+	(void)obj;
+	(void)key;
+	return -1;
 }
 
 size_t

@@ -130,8 +130,9 @@ test_diff_each_field(void **state)
 		"process_name=q",
 		/* SPEC part two */
 		"oom_score_adj=5", "socket=tcp://127.0.0.1:1",
-		"socket=unix:///a.sock", "socket=unix:///a.sock\n"
-		"socket_mode=0600", "socket=unix:///a.sock\nsocket_owner=x",
+		"socket=unix:///a.sock",
+		"socket=unix:///a.sock\nsocket_mode=0600",
+		"socket=unix:///a.sock\nsocket_owner=x",
 		"socket_backlog=5", "reload_signal=HUP", "ready=notify",
 		"ready=tcp://h:1", "ready=http://h:1/x", "ready=exec:/bin/r",
 		"ready_timeout=9", "health=tcp://h:2", "health_interval=3",

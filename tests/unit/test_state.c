@@ -100,8 +100,8 @@ test_state_bad_files(void **st)
 		"", "{", "[]", "{\"version\": 2, \"processes\": {}}",
 		"{\"version\": 1, \"processes\": []}",
 		"{\"version\": 1, \"processes\": {\"a\": {\"action\": 1}}}",
-		"{\"version\": 1, \"processes\": {\"a\": {\"action\": \"x\", "
-		    "\"definition\": \"0000000000000001\"}}}",
+		("{\"version\": 1, \"processes\": {\"a\": {\"action\": \"x\", "
+		    "\"definition\": \"0000000000000001\"}}}"),
 		"{\"a\": 1, \"a\": 2}",
 	};
 	char path[256];
