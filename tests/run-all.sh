@@ -9,7 +9,8 @@ packages=(build-essential cmake pkg-config libevent-dev libinih-dev
 	libjansson-dev libcmocka-dev libedit2 python3 socat strace
 	util-linux procps mandoc supervisor gunicorn python3-flask curl wrk
 	clang dpkg-dev file lintian systemd libexpat1-dev libhttp-parser-dev libssl-dev
-	prometheus openssh-server openssh-client)
+	prometheus openssh-server openssh-client debootstrap systemd-container
+	chromium)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
