@@ -23,6 +23,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# The booted-systemd test's Debian tree (a debootstrap, minutes of
+# downloads) is fetched while the builds and other tests run; the test
+# waits for it under a lock.
+if [ "$(id -u)" -eq 0 ] && command -v debootstrap >/dev/null 2>&1; then
+	bash tests/integration/test_systemd_nspawn.sh --prepare >/dev/null 2>&1 &
+fi
+
 jobs=$(nproc)
 status=0
 

@@ -32,9 +32,32 @@ finish() {
 }
 
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 0; }
-for tool in debootstrap systemd-nspawn nsenter cpack dpkg-deb; do
+for tool in debootstrap systemd-nspawn nsenter cpack dpkg-deb flock; do
 	command -v $tool >/dev/null 2>&1 || { echo "SKIP: $tool is not installed"; exit 0; }
 done
+
+# --- the root file system, bootstrapped once ---
+# Under a lock, so that tests/run-all.sh can start it in the background
+# (`--prepare`) while the builds run, and the test waits for it here.
+prepare_rootfs() {
+	local log=$1
+	exec 9>"$cache.lock"
+	flock 9
+	[ -x "$cache/usr/lib/systemd/systemd" ] && return 0
+	rm -rf "$cache.new"
+	if ! debootstrap --variant=minbase \
+	    --include=systemd,systemd-sysv,dbus,procps,curl,libevent-2.1-7,libinih1,libjansson4,libexpat1,libhttp-parser2.9,libssl3,libedit2,gunicorn,python3-flask,logrotate \
+	    bookworm "$cache.new" "$mirror" >"$log" 2>&1; then
+		tail -n 5 "$log"
+		return 1
+	fi
+	mv "$cache.new" "$cache"
+}
+if [ "${1:-}" = --prepare ]; then
+	prepare_rootfs "$cache.log"
+	exit
+fi
+
 build=${SUPERD_BUILD:-$src/build}
 if grep -q 'SUPERD_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; then
 	echo "SKIP: a sanitizer build; the plain build's run boots systemd"
@@ -66,18 +89,11 @@ wait_for() {
 	return 1
 }
 
-# --- the root file system, bootstrapped once ---
-if [ ! -x "$cache/usr/lib/systemd/systemd" ]; then
-	rm -rf "$cache.new"
-	if ! debootstrap --variant=minbase \
-	    --include=systemd,systemd-sysv,dbus,procps,curl,libevent-2.1-7,libinih1,libjansson4,libexpat1,libhttp-parser2.9,libssl3,libedit2,gunicorn,python3-flask,logrotate \
-	    bookworm "$cache.new" "$mirror" >"$tmp/debootstrap.log" 2>&1; then
-		tail -n 5 "$tmp/debootstrap.log"
-		echo "SKIP: debootstrap of Debian 12 failed (no mirror?)"
-		exit 0
-	fi
-	mv "$cache.new" "$cache"
+if ! prepare_rootfs "$tmp/debootstrap.log"; then
+	echo "SKIP: debootstrap of Debian 12 failed (no mirror?)"
+	exit 0
 fi
+exec 9>&-
 root=$tmp/root
 cp -a "$cache" "$root"
 
