@@ -33,7 +33,7 @@
 
 #include "control.h"
 #include "log.h"
-#include "reexec.h"
+#include "handover.h"
 #include "methods.h"
 #include "rpc.h"
 
@@ -1400,8 +1400,8 @@ control_save(struct control *ctl)
 	 * reconnect; connects meanwhile wait in the backlog. */
 	return json_pack("{s:s, s:i, s:i, s:b, s:I, s:I, s:[I,I]}",
 	    "socket", ctl->socket_path,
-	    "listen_fd", reexec_keep_fd(ctl->listen_fd),
-	    "lock_fd", reexec_keep_fd(ctl->lock_fd),
+	    "listen_fd", handover_keep_fd(ctl->listen_fd),
+	    "lock_fd", handover_keep_fd(ctl->lock_fd),
 	    "bound", ctl->bound,
 	    "dev", (json_int_t)ctl->sock_dev,
 	    "ino", (json_int_t)ctl->sock_ino,
@@ -1415,8 +1415,8 @@ control_restore(const json_t *o)
 	const char *path = json_string_value(json_object_get(o, "socket"));
 	int lfd, kfd;
 
-	lfd = reexec_take_fd(o, "listen_fd");
-	kfd = reexec_take_fd(o, "lock_fd");
+	lfd = handover_take_fd(o, "listen_fd");
+	kfd = handover_take_fd(o, "lock_fd");
 	if (path == NULL || lfd == -1 || kfd == -1 ||
 	    (control_adopted.path = strdup(path)) == NULL) {
 		if (lfd != -1)

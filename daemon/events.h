@@ -3,9 +3,10 @@
 #ifndef SUPERD_EVENTS_H
 #define SUPERD_EVENTS_H
 
-#include "process.h"
+#include "process_state.h"
 
 struct events_sub;
+struct process;
 
 /* reason: why superd itself caused the change ("health check failed 3
  * times: ..."), NULL when it was the usual course of things. */

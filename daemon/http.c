@@ -31,7 +31,7 @@
 #include "http.h"
 #include "http_routes.h"
 #include "log.h"
-#include "reexec.h"
+#include "handover.h"
 #define METHODS_INTERNAL
 #include "methods.h"
 #include "xmlrpc.h"
@@ -1131,7 +1131,7 @@ http_save(const struct http *srv)
 	if ((a = json_array()) == NULL)
 		return NULL;
 	for (i = 0; i < srv->ninet; i++)
-		json_array_append_new(a, json_integer(reexec_keep_fd(
+		json_array_append_new(a, json_integer(handover_keep_fd(
 		    srv->inet_fds[i])));
 	where = http_where(srv->opts.inet_host, srv->opts.inet_port);
 	return json_pack("{s:s?, s:o}", "where", where, "fds", a);
@@ -1148,7 +1148,7 @@ http_restore(const json_t *o)
 	json_array_foreach(a, i, v) {
 		json_t *tmp = json_pack("{s:O}", "fd", v);
 
-		fd = tmp != NULL ? reexec_take_fd(tmp, "fd") : -1;
+		fd = tmp != NULL ? handover_take_fd(tmp, "fd") : -1;
 		json_decref(tmp);
 		if (fd != -1 && http_nadopted < 8)
 			http_adopted_fds[http_nadopted++] = fd;

@@ -264,6 +264,13 @@ main_on_shutdown(void *arg)
 	supervisor_shutdown(m->sv, main_on_stopped, m);
 }
 
+/* The supervisor's processes, for notify's STATUS= counts. */
+static struct process *const *
+main_processes(const void *sv, size_t *n)
+{
+	return supervisor_processes(sv, n);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -456,7 +463,7 @@ main(int argc, char *argv[])
 	}
 	notify_send("READY=1");
 	(void)notify_watchdog_start(m.base);
-	(void)notify_status_start(m.base, m.sv);
+	(void)notify_status_start(m.base, main_processes, m.sv);
 	if (ready_fd != -1) {
 		if (write(ready_fd, "1", 1) != 1)
 			log_syserr("cannot tell the parent we are up");

@@ -22,7 +22,6 @@
 #include "log.h"
 #include "notify.h"
 #include "process.h"
-#include "supervisor.h"
 
 static int notify_fd = -1;
 static struct sockaddr_un notify_addr;
@@ -32,7 +31,8 @@ static struct event *notify_watchdog_ev;
 
 /* STATUS=: a state change arms a timer; at most one line a second. */
 #define NOTIFY_STATUS_INTERVAL_MS 1000
-static const struct supervisor *notify_sup;
+static notify_list_fn notify_list;
+static const void *notify_list_arg;
 static struct events_sub *notify_status_sub;
 static struct event *notify_status_ev;
 static struct timespec notify_status_last;	/* CLOCK_MONOTONIC */
@@ -158,7 +158,7 @@ notify_status_send(void)
 	size_t i, j, n, len;
 	int sep = ':';
 
-	procs = supervisor_processes(notify_sup, &n);
+	procs = notify_list(notify_list_arg, &n);
 	for (i = 0; i < n; i++)
 		for (j = 0; j < sizeof(order) / sizeof(order[0]); j++)
 			if (procs[i]->state == order[j])
@@ -220,11 +220,13 @@ notify_on_state(const struct process *p, enum process_state from,
 }
 
 int
-notify_status_start(struct event_base *base, const struct supervisor *sup)
+notify_status_start(struct event_base *base, notify_list_fn list,
+    const void *arg)
 {
 	if (notify_fd == -1 || notify_status_ev != NULL)
 		return 0;
-	notify_sup = sup;
+	notify_list = list;
+	notify_list_arg = arg;
 	notify_status_ev = evtimer_new(base, notify_on_status_timer, NULL);
 	if (notify_status_ev == NULL ||
 	    (notify_status_sub = events_subscribe(notify_on_state, NULL)) ==

@@ -7,6 +7,7 @@
 #define SUPERD_NOTIFY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct event_base;
 struct supervisor;
@@ -21,8 +22,14 @@ void	notify_send(const char *state);
 /* Start the WATCHDOG=1 timer when systemd asked for one (for this pid). */
 int	notify_watchdog_start(struct event_base *);
 /* Under NOTIFY_SOCKET, send STATUS= ("12 programs: 11 running, 1 fatal")
- * now and after state changes, at most once a second. */
-int	notify_status_start(struct event_base *, const struct supervisor *);
+ * now and after state changes, at most once a second. `list` gives the
+ * processes to count (the supervisor's, handed down by main so that
+ * notify, which the supervisor uses, does not use it back). */
+struct process;
+typedef struct process *const *(*notify_list_fn)(const void *arg,
+    size_t *n);
+int	notify_status_start(struct event_base *, notify_list_fn list,
+	    const void *arg);
 /* Close the socket and stop the watchdog timer. */
 void	notify_free(void);
 

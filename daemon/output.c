@@ -50,7 +50,7 @@
 #include "log.h"
 #include "logfile.h"
 #include "output.h"
-#include "reexec.h"
+#include "handover.h"
 
 #define OUTPUT_TURN_MAX	     (1024 * 1024) /* per pipe per loop turn */
 /* With followers every byte is also JSON-encoded once per follower: a
@@ -923,11 +923,11 @@ output_chan_save(struct output_chan *ch)
 	first = n < OUTPUT_RING_SIZE - pos ? n : OUTPUT_RING_SIZE - pos;
 	memcpy(buf, ch->ring + pos, first);
 	memcpy(buf + first, ch->ring, n - first);
-	hex = reexec_hex_new(buf, n);
+	hex = handover_hex_new(buf, n);
 	free(buf);
 	o = json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:b, s:b, s:o*}",
-	    "fd", reexec_keep_fd(ch->pipe != NULL ? ch->pipe->fd : -1),
-	    "oldfd", reexec_keep_fd(ch->oldpipe != NULL ? ch->oldpipe->fd :
+	    "fd", handover_keep_fd(ch->pipe != NULL ? ch->pipe->fd : -1),
+	    "oldfd", handover_keep_fd(ch->oldpipe != NULL ? ch->oldpipe->fd :
 	    -1),
 	    "total", (json_int_t)ch->total,
 	    "cleared", (json_int_t)ch->cleared,
@@ -979,7 +979,7 @@ output_chan_restore(struct output_chan *ch, const json_t *o)
 	ch->pending = output_u64_get(o, "pending");
 	ch->lost = output_u64_get(o, "lost");
 	if ((buf = malloc(OUTPUT_RING_SIZE)) != NULL &&
-	    reexec_hex_get(o, "ring", buf, OUTPUT_RING_SIZE, &n) == 0 &&
+	    handover_hex_get(o, "ring", buf, OUTPUT_RING_SIZE, &n) == 0 &&
 	    n <= ch->total) {
 		pos = (size_t)((ch->total - n) % OUTPUT_RING_SIZE);
 		first = n < OUTPUT_RING_SIZE - pos ? n :
@@ -1000,8 +1000,8 @@ output_chan_restore(struct output_chan *ch, const json_t *o)
 	ch->line_start = !json_is_false(json_object_get(o, "line_start"));
 	/* The old run's pipe first: attaching the current one moves it to
 	 * oldpipe, where it is read until EOF as before. */
-	oldfd = reexec_take_fd(o, "oldfd");
-	fd = reexec_take_fd(o, "fd");
+	oldfd = handover_take_fd(o, "oldfd");
+	fd = handover_take_fd(o, "fd");
 	if (oldfd != -1)
 		(void)output_chan_attach(ch, oldfd);
 	if (fd != -1)

@@ -33,7 +33,7 @@
 #include "fdio.h"
 #include "log.h"
 #include "probe.h"
-#include "reexec.h"
+#include "handover.h"
 #include "xmalloc.h"
 
 extern char **environ;
@@ -697,7 +697,7 @@ probe_notify_save(const struct probe_notify *pn)
 {
 	if (pn == NULL)
 		return json_null();
-	return json_pack("{s:i, s:s, s:b}", "fd", reexec_keep_fd(pn->fd),
+	return json_pack("{s:i, s:s, s:b}", "fd", handover_keep_fd(pn->fd),
 	    "path", pn->path, "ready", pn->ready);
 }
 
@@ -709,7 +709,7 @@ probe_notify_restore(struct event_base *base, const json_t *o,
 	const char *path = json_string_value(json_object_get(o, "path"));
 	int fd;
 
-	if (path == NULL || (fd = reexec_take_fd(o, "fd")) == -1)
+	if (path == NULL || (fd = handover_take_fd(o, "fd")) == -1)
 		return NULL;
 	if ((pn = calloc(1, sizeof(*pn))) == NULL) {
 		close(fd);

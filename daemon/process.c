@@ -37,7 +37,7 @@
 #include "process.h"
 #include "rpc.h"
 #include "spawn.h"
-#include "reexec.h"
+#include "handover.h"
 
 /* Crash-loop logging: at most this many state lines per window. */
 #define PROCESS_LOG_BURST	20
@@ -1281,9 +1281,9 @@ process_save(const struct process *p)
 	    "crashes", (json_int_t)pp->crashes,
 	    "health_streak", pp->health_streak,
 	    "why", pp->why,
-	    "timer_ms", (json_int_t)reexec_timer_left(p->timer),
-	    "status_fd", reexec_keep_fd(pp->status_fd),
-	    "stdin_fd", reexec_keep_fd(p->stdin_fd));
+	    "timer_ms", (json_int_t)handover_timer_left(p->timer),
+	    "status_fd", handover_keep_fd(pp->status_fd),
+	    "stdin_fd", handover_keep_fd(p->stdin_fd));
 	if (o != NULL && pp->notify != NULL &&
 	    json_object_set_new(o, "notify", probe_notify_save(pp->notify)) ==
 	    -1) {
@@ -1401,11 +1401,11 @@ process_restore(struct process *p, const json_t *o)
 	pp->crashes = (long)process_int_get(o, "crashes", 0);
 	pp->health_streak = (int)process_int_get(o, "health_streak", 0);
 	process_str_get(o, "why", pp->why, sizeof(pp->why));
-	pp->status_fd = reexec_take_fd(o, "status_fd");
+	pp->status_fd = handover_take_fd(o, "status_fd");
 	if (json_is_object(json_object_get(o, "notify")) && p->base != NULL)
 		pp->notify = probe_notify_restore(p->base, json_object_get(o,
 		    "notify"), process_on_notify, p);
-	p->stdin_fd = reexec_take_fd(o, "stdin_fd");
+	p->stdin_fd = handover_take_fd(o, "stdin_fd");
 	if (p->pid == 0 && p->state != PROCESS_STOPPED &&
 	    p->state != PROCESS_BACKOFF && p->state != PROCESS_EXITED &&
 	    p->state != PROCESS_FATAL)

@@ -12,23 +12,13 @@
 #include <time.h>
 
 #include "config.h"
+#include "process_state.h"
 
 struct event_base;
 struct event;
 struct output;
 struct process_ctx;
 
-/* Numbers as supervisord's, so scripts that compare them keep working. */
-enum process_state {
-	PROCESS_STOPPED = 0,
-	PROCESS_STARTING = 10,
-	PROCESS_RUNNING = 20,
-	PROCESS_BACKOFF = 30,
-	PROCESS_STOPPING = 40,
-	PROCESS_EXITED = 100,
-	PROCESS_FATAL = 200,
-	PROCESS_UNKNOWN = 1000
-};
 
 /*
  * Why the last start failed, for callers that map it to an RPC code

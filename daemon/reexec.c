@@ -56,6 +56,7 @@
 #include "methods.h"
 #include "notify.h"
 #include "process.h"
+#include "handover.h"
 #include "reexec.h"
 #include "sockets.h"
 #include "supervisor.h"
@@ -79,9 +80,6 @@ static struct supervisor *reexec_sv;
 static struct control *reexec_ctl;
 static struct http *reexec_http;
 
-static int	*reexec_fds;		/* handed over by the next exec */
-static size_t	 reexec_nfds;
-static bool	 reexec_fds_lost;	/* one could not be noted: refuse */
 
 /* The --version check under way (one at a time). */
 static struct {
@@ -94,112 +92,6 @@ static struct {
 	struct methods_hook *hook;
 	json_t	*id;
 } reexec_check;
-
-/* ---- helpers for the rooms ---- */
-
-int
-reexec_keep_fd(int fd)
-{
-	int *v;
-
-	if (fd < 0)
-		return -1;
-	if (reexec_nfds % 64 == 0) {
-		v = realloc(reexec_fds, (reexec_nfds + 64) * sizeof(*v));
-		if (v == NULL) {
-			reexec_fds_lost = true;	/* refused in reexec_save() */
-			return fd;
-		}
-		reexec_fds = v;
-	}
-	reexec_fds[reexec_nfds++] = fd;
-	return fd;
-}
-
-int
-reexec_take_fd(const json_t *obj, const char *key)
-{
-	const json_t *v = json_object_get(obj, key);
-	json_int_t fd;
-	int fl;
-
-	if (!json_is_integer(v) || (fd = json_integer_value(v)) < 3 ||
-	    fd > INT_MAX)
-		return -1;
-	if ((fl = fcntl((int)fd, F_GETFD)) == -1)
-		return -1;
-	(void)fcntl((int)fd, F_SETFD, fl | FD_CLOEXEC);
-	return (int)fd;
-}
-
-long
-reexec_timer_left(const struct event *ev)
-{
-	struct timeval tv, now;
-	long ms;
-
-	if (ev == NULL || !event_pending(ev, EV_TIMEOUT, &tv))
-		return -1;
-	evutil_gettimeofday(&now, NULL);
-	ms = (long)(tv.tv_sec - now.tv_sec) * 1000 +
-	    (long)(tv.tv_usec - now.tv_usec) / 1000;
-	return ms < 0 ? 0 : ms;
-}
-
-json_t *
-reexec_hex_new(const char *data, size_t len)
-{
-	static const char digits[] = "0123456789abcdef";
-	char *s;
-	size_t i;
-	json_t *j;
-
-	if ((s = malloc(len * 2 + 1)) == NULL)
-		return NULL;
-	for (i = 0; i < len; i++) {
-		s[2 * i] = digits[(unsigned char)data[i] >> 4];
-		s[2 * i + 1] = digits[(unsigned char)data[i] & 15];
-	}
-	s[2 * len] = '\0';
-	j = json_stringn(s, len * 2);
-	free(s);
-	return j;
-}
-
-static int
-reexec_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-int
-reexec_hex_get(const json_t *obj, const char *key, char *buf, size_t max,
-    size_t *len)
-{
-	const json_t *v = json_object_get(obj, key);
-	const char *s;
-	size_t n, i;
-	int hi, lo;
-
-	if (!json_is_string(v))
-		return -1;
-	s = json_string_value(v);
-	n = json_string_length(v);
-	if (n % 2 != 0 || n / 2 > max)
-		return -1;
-	for (i = 0; i < n / 2; i++) {
-		if ((hi = reexec_nibble(s[2 * i])) < 0 ||
-		    (lo = reexec_nibble(s[2 * i + 1])) < 0)
-			return -1;
-		buf[i] = (char)(hi << 4 | lo);
-	}
-	*len = n / 2;
-	return 0;
-}
 
 /* ---- start ---- */
 
@@ -242,19 +134,6 @@ reexec_attach(struct supervisor *sv, struct control *ctl, struct http *http)
 
 /* ---- the old image: save and exec ---- */
 
-static void
-reexec_set_cloexec(bool on)
-{
-	size_t i;
-	int fl;
-
-	for (i = 0; i < reexec_nfds; i++) {
-		if ((fl = fcntl(reexec_fds[i], F_GETFD)) == -1)
-			continue;
-		(void)fcntl(reexec_fds[i], F_SETFD, on ? fl | FD_CLOEXEC :
-		    fl & ~FD_CLOEXEC);
-	}
-}
 
 /* The whole document; NULL with the reason in err. */
 static json_t *
@@ -262,8 +141,7 @@ reexec_save(char *err, size_t errlen)
 {
 	json_t *doc, *sv;
 
-	reexec_nfds = 0;
-	reexec_fds_lost = false;
+	handover_reset();
 	if ((sv = supervisor_save(reexec_sv, err, errlen)) == NULL)
 		return NULL;
 	doc = json_pack("{s:s, s:i, s:s, s:I, s:o, s:o, s:o}",
@@ -274,7 +152,7 @@ reexec_save(char *err, size_t errlen)
 	    "supervisor", sv,
 	    "control", control_save(reexec_ctl),
 	    "http", http_save(reexec_http));
-	if (doc != NULL && reexec_fds_lost) {
+	if (doc != NULL && handover_failed()) {
 		json_decref(doc);
 		doc = NULL;
 	}
@@ -346,7 +224,7 @@ reexec_now(struct methods_peer *client, json_t *id, char *err,
 	json_decref(doc);
 	if (fd == -1)
 		return -1;
-	reexec_keep_fd(fd);
+	handover_keep_fd(fd);
 	n = snprintf(fdarg, sizeof(fdarg), "%d", fd);
 	(void)n;
 	i = reexec_argc;
@@ -362,10 +240,10 @@ reexec_now(struct methods_peer *client, json_t *id, char *err,
 	reexec_argv[i] = NULL;
 
 	log_info("reexec: executing %s (%zu fds handed over)", reexec_path,
-	    reexec_nfds);
+	    handover_count());
 	methods_send_result(client, id, json_pack("{s:s, s:I}", "binary",
 	    reexec_path, "pid", (json_int_t)getpid()));
-	reexec_set_cloexec(false);
+	handover_set_cloexec(false);
 	notify_export_env(true);
 	if (getenv(REEXEC_FAIL_EXEC_ENV) != NULL)
 		errno = ENOEXEC;
@@ -374,10 +252,10 @@ reexec_now(struct methods_peer *client, json_t *id, char *err,
 	/* Still here: nothing was handed to anyone. */
 	n = errno;
 	notify_export_env(false);
-	reexec_set_cloexec(true);
+	handover_set_cloexec(true);
 	reexec_argv[reexec_argc] = NULL;
 	close(fd);
-	reexec_nfds = 0;
+	handover_reset();
 	log_error("reexec: cannot execute %s: %s; carrying on as before",
 	    reexec_path, strerror(n));
 	return 1;

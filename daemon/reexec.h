@@ -62,21 +62,4 @@ struct config;
 void	reexec_orphans_early(const struct config *);
 void	reexec_adopt_orphans(struct supervisor *);
 
-/* ---- helpers for the rooms' x_save / x_restore ---- */
-
-/* Hand `fd` over across the exec (its CLOEXEC is cleared at the last
- * moment, and set again if the exec fails). Returns fd, for chaining
- * into json_integer(). -1 is passed through. */
-int	reexec_keep_fd(int fd);
-/* In the new image: `key` of `obj` as an fd that was handed over
- * (CLOEXEC set again), or -1 when absent or not open. */
-int	reexec_take_fd(const json_t *obj, const char *key);
-/* A pending timer's remaining time in ms, -1 when not pending. */
-long	reexec_timer_left(const struct event *);
-/* Bytes as a hex string (new reference) and back: *len bytes into buf
- * (at most max); -1 when malformed. */
-json_t	*reexec_hex_new(const char *data, size_t len);
-int	reexec_hex_get(const json_t *obj, const char *key, char *buf,
-	    size_t max, size_t *len);
-
 #endif

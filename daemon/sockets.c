@@ -38,7 +38,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "reexec.h"
+#include "handover.h"
 #include "sockets.h"
 #include "xmalloc.h"
 
@@ -499,7 +499,7 @@ sockets_save(const struct sockets *s)
 			continue;
 		o = json_pack("{s:s, s:s, s:i, s:i, s:i, s:s?, s:I, s:I}",
 		    "spec", e->spec, "program", e->program, "kind",
-		    (int)e->kind, "fd", reexec_keep_fd(e->fd), "backlog",
+		    (int)e->kind, "fd", handover_keep_fd(e->fd), "backlog",
 		    e->backlog, "path", e->path, "dev", (json_int_t)e->dev,
 		    "ino", (json_int_t)e->ino);
 		if (json_array_append_new(a, o) == -1) {
@@ -537,7 +537,7 @@ sockets_restore(const json_t *a)
 		spec = json_string_value(json_object_get(o, "spec"));
 		program = json_string_value(json_object_get(o, "program"));
 		path = json_string_value(json_object_get(o, "path"));
-		if (spec == NULL || (fd = reexec_take_fd(o, "fd")) == -1)
+		if (spec == NULL || (fd = handover_take_fd(o, "fd")) == -1)
 			continue;
 		sockets_adopt(spec, program, fd);
 		e = sockets_adopted;

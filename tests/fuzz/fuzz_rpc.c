@@ -27,7 +27,7 @@
 #include "output.h"
 #include "rpc.h"
 #include "process.h"
-#include "reexec.h"
+#include "handover.h"
 #include "supervisor.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -233,13 +233,13 @@ method_daemon_reexec(struct methods_call *call, json_t **result)
 
 /* control.c's save/restore for reexec, never reached here. */
 int
-reexec_keep_fd(int fd)
+handover_keep_fd(int fd)
 {
 	return fd;
 }
 
 int
-reexec_take_fd(const json_t *obj, const char *key)
+handover_take_fd(const json_t *obj, const char *key)
 {
 	(void)obj;
 	(void)key;

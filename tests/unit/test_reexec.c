@@ -25,6 +25,7 @@
 #include "output.h"
 #include "process.h"
 #include "supervisor.h"
+#include "handover.h"
 #include "reexec.h"
 
 static void
@@ -37,19 +38,19 @@ test_hex(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(in); i++)
 		in[i] = (char)i;
-	j = reexec_hex_new(in, sizeof(in));
+	j = handover_hex_new(in, sizeof(in));
 	assert_non_null(j);
 	o = json_pack("{s:o}", "h", j);
-	assert_int_equal(reexec_hex_get(o, "h", out, sizeof(out), &n), 0);
+	assert_int_equal(handover_hex_get(o, "h", out, sizeof(out), &n), 0);
 	assert_int_equal(n, sizeof(in));
 	assert_memory_equal(in, out, sizeof(in));
 	/* Too big for the buffer, odd length, a bad digit, absent. */
-	assert_int_equal(reexec_hex_get(o, "h", out, 10, &n), -1);
+	assert_int_equal(handover_hex_get(o, "h", out, 10, &n), -1);
 	json_object_set_new(o, "h", json_string("abc"));
-	assert_int_equal(reexec_hex_get(o, "h", out, sizeof(out), &n), -1);
+	assert_int_equal(handover_hex_get(o, "h", out, sizeof(out), &n), -1);
 	json_object_set_new(o, "h", json_string("zz"));
-	assert_int_equal(reexec_hex_get(o, "h", out, sizeof(out), &n), -1);
-	assert_int_equal(reexec_hex_get(o, "x", out, sizeof(out), &n), -1);
+	assert_int_equal(handover_hex_get(o, "h", out, sizeof(out), &n), -1);
+	assert_int_equal(handover_hex_get(o, "x", out, sizeof(out), &n), -1);
 	json_decref(o);
 }
 
@@ -66,13 +67,13 @@ test_take_fd(void **state)
 	o = json_pack("{s:i, s:i, s:i, s:s}", "fd", p[0], "std", 1,
 	    "closed", p[1], "str", "3");
 	close(p[1]);
-	fd = reexec_take_fd(o, "fd");
+	fd = handover_take_fd(o, "fd");
 	assert_int_equal(fd, p[0]);
 	assert_int_not_equal(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
-	assert_int_equal(reexec_take_fd(o, "std"), -1);
-	assert_int_equal(reexec_take_fd(o, "closed"), -1);
-	assert_int_equal(reexec_take_fd(o, "str"), -1);
-	assert_int_equal(reexec_take_fd(o, "none"), -1);
+	assert_int_equal(handover_take_fd(o, "std"), -1);
+	assert_int_equal(handover_take_fd(o, "closed"), -1);
+	assert_int_equal(handover_take_fd(o, "str"), -1);
+	assert_int_equal(handover_take_fd(o, "none"), -1);
 	close(p[0]);
 	json_decref(o);
 }
@@ -97,10 +98,10 @@ test_timer_left(void **state)
 	assert_non_null(base);
 	ev = evtimer_new(base, test_noop, NULL);
 	assert_non_null(ev);
-	assert_int_equal(reexec_timer_left(ev), -1);
-	assert_int_equal(reexec_timer_left(NULL), -1);
+	assert_int_equal(handover_timer_left(ev), -1);
+	assert_int_equal(handover_timer_left(NULL), -1);
 	evtimer_add(ev, &tv);
-	ms = reexec_timer_left(ev);
+	ms = handover_timer_left(ev);
 	assert_true(ms > 1300 && ms <= 1500);
 	event_free(ev);
 	event_base_free(base);
