@@ -13,6 +13,7 @@ holds (`socket=`), under wrk -t2 -c20 --timeout 10s.
 Skips when gunicorn, Flask or wrk is missing.
 """
 
+import http.client
 import os
 import re
 import shutil
@@ -54,7 +55,8 @@ def get(port, path="/"):
     try:
         with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=2) as r:
             return r.status, r.read().decode()
-    except OSError as e:
+    except (OSError, http.client.HTTPException) as e:
+        # a restart may cut an answer mid-way
         return None, str(e)
 
 

@@ -14,6 +14,7 @@ Skips when gunicorn or Flask (for gunicorn's Python) is missing.
 """
 
 import configparser
+import http.client
 import json
 import os
 import re
@@ -69,7 +70,8 @@ def get(port, path="/api/pids", timeout=1.0):
         with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path),
                                     timeout=timeout) as r:
             return r.status, r.read()
-    except (urllib.error.URLError, OSError, socket.timeout) as e:
+    except (urllib.error.URLError, OSError, socket.timeout, http.client.HTTPException) as e:
+        # kill -9 of the master cuts answers mid-way (IncompleteRead)
         return None, e
 
 
