@@ -249,6 +249,18 @@ methods_item_error_new(int code, const char *message)
 	return err;
 }
 
+json_t *
+methods_item_new(const char *name, bool ok, int code, const char *message)
+{
+	json_t *item;
+
+	item = json_pack("{s:s, s:b}", "name", name, "ok", ok);
+	if (item != NULL && !ok)
+		json_object_set_new(item, "error", methods_item_error_new(code,
+		    message != NULL ? message : rpc_code_name(code)));
+	return item;
+}
+
 /* ---------------------------------------------------------------- */
 /* Params. */
 

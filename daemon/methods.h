@@ -172,6 +172,10 @@ int	methods_fail(struct methods_call *, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* An {code, message} object for a per-process item: new. */
 json_t *methods_item_error_new(int code, const char *message);
+/* One per-process result item {name, ok, error?}: new. A failed item's
+ * message defaults to the code's name. */
+json_t *methods_item_new(const char *name, bool ok, int code,
+	    const char *message);
 /* The param `key` (borrowed), NULL when absent. */
 json_t *methods_param(struct methods_call *, const char *key);
 /* Typed params with a default; -1 after methods_fail(). */

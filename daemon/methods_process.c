@@ -262,23 +262,15 @@ static json_t *
 methods_op_result_new(const struct methods_op *op)
 {
 	const struct methods_item *it;
-	json_t *list, *item;
+	json_t *list;
 	size_t i;
 
 	if ((list = json_array()) == NULL)
 		return NULL;
 	for (i = 0; i < op->n; i++) {
 		it = &op->items[i];
-		item = json_pack("{s:s, s:b}", "name", it->name, "ok",
-		    it->ok ? 1 : 0);
-		if (item == NULL)
-			continue;
-		if (!it->ok)
-			json_object_set_new(item, "error",
-			    methods_item_error_new(it->code,
-			    it->message != NULL ? it->message :
-			    rpc_code_name(it->code)));
-		json_array_append_new(list, item);
+		json_array_append_new(list, methods_item_new(it->name, it->ok,
+		    it->code, it->message));
 	}
 	return list;
 }
@@ -651,19 +643,6 @@ methods_get_signal(struct methods_call *call, int *sig)
 	return 0;
 }
 
-/* [{name, ok, error?}] for an immediate per-process action. */
-static json_t *
-methods_item_new(const char *name, int code, const char *message)
-{
-	json_t *item;
-
-	item = json_pack("{s:s, s:b}", "name", name, "ok", code == 0);
-	if (item != NULL && code != 0)
-		json_object_set_new(item, "error",
-		    methods_item_error_new(code, message));
-	return item;
-}
-
 /* An immediate action on one process: 0 or an rpc_code, with the
  * error's message written into msg. */
 typedef int (*methods_act_fn)(struct process *, void *arg, char *msg,
@@ -696,7 +675,7 @@ methods_apply(struct methods_call *call, methods_act_fn act, void *arg,
 		msg[0] = '\0';
 		rc = act(procs[i], arg, msg, sizeof(msg));
 		json_array_append_new(list, methods_item_new(
-		    procs[i]->fullname, rc, msg));
+		    procs[i]->fullname, rc == 0, rc, msg));
 	}
 	free(procs);
 	*result = list;

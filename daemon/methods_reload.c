@@ -112,23 +112,15 @@ static json_t *
 methods_reload_result_new(const struct methods_reload *r, bool all_ok)
 {
 	const struct methods_reload_item *it;
-	json_t *list, *item;
+	json_t *list;
 	size_t i;
 
 	if ((list = json_array()) == NULL)
 		return NULL;
 	for (i = 0; i < r->n; i++) {
 		it = &r->items[i];
-		item = json_pack("{s:s, s:b}", "name", it->name, "ok",
-		    all_ok || it->ok);
-		if (item == NULL)
-			continue;
-		if (!all_ok && !it->ok)
-			json_object_set_new(item, "error",
-			    methods_item_error_new(it->code,
-			    it->message != NULL ? it->message :
-			    rpc_code_name(it->code)));
-		json_array_append_new(list, item);
+		json_array_append_new(list, methods_item_new(it->name,
+		    all_ok || it->ok, it->code, it->message));
 	}
 	return list;
 }
