@@ -15,6 +15,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
@@ -395,9 +396,36 @@ probe_start_connect(struct probe *p, const struct probe_conf *conf)
 		probe_report_soon(p, false, "event_add failed");
 }
 
+/*
+ * In the check's child: the program's own user and directory, so that
+ * `exec:` runs as the program would (a check never runs as root for a
+ * program that does not). Raw syscalls: glibc's setxid broadcast is not
+ * for a forked child. -1 when the switch fails.
+ */
+static int
+probe_child_become(const struct proc_conf *as)
+{
+	uid_t r, e, sv;
+
+	if (as == NULL)
+		return 0;
+	if (as->user != NULL && geteuid() == 0) {
+		if (syscall(SYS_setgroups, as->groups != NULL ? as->ngroups : 1,
+		    as->groups != NULL ? as->groups : &as->gid) == -1 ||
+		    syscall(SYS_setresgid, as->gid, as->gid, as->gid) == -1 ||
+		    syscall(SYS_setresuid, as->uid, as->uid, as->uid) == -1 ||
+		    syscall(SYS_getresuid, &r, &e, &sv) == -1 ||
+		    r != as->uid || e != as->uid || sv != as->uid)
+			return -1;
+	}
+	if (as->directory != NULL && chdir(as->directory) == -1)
+		return -1;
+	return 0;
+}
+
 static void
 probe_start_exec(struct probe *p, const struct probe_conf *conf,
-    const char *const *env)
+    const struct proc_conf *as, const char *const *env)
 {
 	char *const *envp = environ;
 	char why[128];
@@ -435,6 +463,8 @@ probe_start_exec(struct probe *p, const struct probe_conf *conf,
 		    dup2(devnull, 2) == -1)
 			_exit(127);
 		(void)close_range(3, ~0U, 0);
+		if (probe_child_become(as) == -1)
+			_exit(126);
 		sigemptyset(&all);
 		(void)sigprocmask(SIG_SETMASK, &all, NULL);
 		if (strchr(conf->argv[0], '/') != NULL)
@@ -460,7 +490,8 @@ probe_start_exec(struct probe *p, const struct probe_conf *conf,
 
 struct probe *
 probe_run(struct event_base *base, const struct probe_conf *conf,
-    const char *const *env, int timeout_ms, probe_cb cb, void *arg)
+    const struct proc_conf *as, const char *const *env, int timeout_ms,
+    probe_cb cb, void *arg)
 {
 	struct probe *p;
 	struct timeval tv;
@@ -489,7 +520,7 @@ probe_run(struct event_base *base, const struct probe_conf *conf,
 		probe_start_connect(p, conf);
 		break;
 	case PROBE_EXEC:
-		probe_start_exec(p, conf, env);
+		probe_start_exec(p, conf, as, env);
 		break;
 	default:
 		probe_report_soon(p, false, "not a probe that runs");

@@ -35,10 +35,13 @@ typedef void (*probe_cb)(bool ok, const char *why, void *arg);
  * would need a resolver that can block the loop, so it fails the probe.
  * EXEC: argv[0] without a slash is looked up in superd's own PATH; the
  * child has /dev/null as fds 0-2 and its own process group, killed
- * (SIGKILL) at the deadline or on cancel.
+ * (SIGKILL) at the deadline or on cancel. With `as` (the program's
+ * config; may be NULL) it runs as the program's user= and in its
+ * directory=; exit status 126 when that switch fails.
  */
 struct probe *probe_run(struct event_base *, const struct probe_conf *conf,
-	    const char *const *env, int timeout_ms, probe_cb cb, void *arg);
+	    const struct proc_conf *as, const char *const *env,
+	    int timeout_ms, probe_cb cb, void *arg);
 /* After cb returns the probe is freed: cb drops its pointer. */
 /* Stop a probe that has not reported: its socket closes, its child is
  * killed (and still reaped later); cb is not called. NULL is a no-op. */

@@ -450,7 +450,7 @@ process_check_run(struct process *p, const struct probe_conf *conf,
 		return;
 	if (p->ctx != NULL)
 		env = (const char *const *)p->ctx->global_env;
-	pp->probe = probe_run(p->base, conf, env, timeout_s * 1000,
+	pp->probe = probe_run(p->base, conf, p->conf, env, timeout_s * 1000,
 	    process_on_check, p);
 	if (pp->probe == NULL) {
 		snprintf(pp->why, sizeof(pp->why), "cannot run the check");

@@ -46,9 +46,28 @@ struct rpcsrv_call {
 	struct http_request *req;
 	struct supervisor *sup;
 	int	 role;
-	bool	 in_multicall;	/* no deferred waits inside */
+	struct rpcsrv_multi *multi;	/* inside system.multicall */
 	int	 fault;
 	char	 msg[512];
+	void	(*after)(struct http_request *);
+};
+
+struct rpcsrv_op;
+
+/*
+ * A system.multicall in progress: the calls run in order, and one that
+ * waits (startProcess with wait=True) holds the rest back until it
+ * settles, as supervisord's multi() callback does. It owns the pending
+ * op and is freed with the request when the client goes.
+ */
+struct rpcsrv_multi {
+	struct http_request *req;
+	struct supervisor *sup;
+	int	 role;
+	json_t	*calls;
+	size_t	 next;
+	json_t	*results;
+	struct rpcsrv_op *pending;
 	void	(*after)(struct http_request *);
 };
 
@@ -333,10 +352,12 @@ struct rpcsrv_item {
 	char	*group;
 	char	*name;
 	bool	 done;
+	ssize_t	 slot;	/* its place in results, or -1: appended when done */
 };
 
 struct rpcsrv_op {
 	struct http_request *req;
+	struct rpcsrv_multi *multi;	/* answers to it, not to req */
 	struct supervisor *sup;
 	enum rpcsrv_op_kind kind;
 	bool	 single;	/* startProcess: a boolean or a fault */
@@ -349,6 +370,7 @@ struct rpcsrv_op {
 static void rpcsrv_send_result(struct http_request *, json_t *value);
 static void rpcsrv_send_fault(struct http_request *, int code,
     const char *msg);
+static void rpcsrv_multi_resume(struct rpcsrv_multi *, json_t *value);
 
 static void
 rpcsrv_op_free(struct rpcsrv_op *op)
@@ -403,11 +425,35 @@ rpcsrv_op_check(struct rpcsrv_op *op, struct rpcsrv_item *it)
 	}
 }
 
+/* The op's answer (value, or the fault when value is NULL); frees op. */
+static void
+rpcsrv_op_finish(struct rpcsrv_op *op, json_t *value, int fault,
+    const char *msg)
+{
+	struct rpcsrv_multi *m = op->multi;
+
+	if (m != NULL) {
+		m->pending = NULL;
+		rpcsrv_op_free(op);
+		rpcsrv_multi_resume(m, value != NULL ? value :
+		    json_pack("{s:i, s:s}", "faultCode", fault,
+		    "faultString", msg));
+		return;
+	}
+	http_on_close(op->req, NULL, NULL);
+	if (value != NULL)
+		rpcsrv_send_result(op->req, value);
+	else
+		rpcsrv_send_fault(op->req, fault, msg);
+	rpcsrv_op_free(op);
+}
+
 static void
 rpcsrv_op_poll(evutil_socket_t fd, short what, void *arg)
 {
 	struct rpcsrv_op *op = arg;
 	struct timeval tv = { 0, RPCSRV_POLL_MS * 1000 };
+	json_t *st;
 	char spec[600];
 	size_t i, left = 0;
 	int rc;
@@ -427,32 +473,52 @@ rpcsrv_op_poll(evutil_socket_t fd, short what, void *arg)
 		it->done = true;
 		snprintf(spec, sizeof(spec), "%s:%s", it->group, it->name);
 		if (op->single) {
-			http_on_close(op->req, NULL, NULL);
 			if (rc == 1) {
-				rpcsrv_send_result(op->req, json_true());
+				rpcsrv_op_finish(op, json_true(), 0, NULL);
 			} else {
 				char m[700];
 
 				snprintf(m, sizeof(m), "%s: %s",
 				    xmlrpc_fault_name(rc), spec);
-				rpcsrv_send_fault(op->req, rc, m);
+				rpcsrv_op_finish(op, NULL, rc, m);
 			}
-			rpcsrv_op_free(op);
 			return;
 		}
-		json_array_append_new(op->results, json_pack("{s:s, s:s, "
-		    "s:i, s:s}", "name", it->name, "group", it->group,
-		    "status", rc == 1 ? XMLRPC_SUCCESS : rc, "description",
-		    rc == 1 ? "OK" : rc == XMLRPC_BAD_NAME ? spec :
-		    it->name));
+		st = json_pack("{s:s, s:s, s:i, s:s}", "name", it->name,
+		    "group", it->group, "status", rc == 1 ? XMLRPC_SUCCESS :
+		    rc, "description", rc == 1 ? "OK" :
+		    rc == XMLRPC_BAD_NAME ? spec : it->name);
+		if (it->slot >= 0)
+			json_array_set_new(op->results, (size_t)it->slot, st);
+		else
+			json_array_append_new(op->results, st);
 	}
 	if (left > 0) {
 		evtimer_add(op->timer, &tv);
 		return;
 	}
-	http_on_close(op->req, NULL, NULL);
-	rpcsrv_send_result(op->req, json_incref(op->results));
-	rpcsrv_op_free(op);
+	rpcsrv_op_finish(op, json_incref(op->results), 0, NULL);
+}
+
+/*
+ * A pending op is answered after rc was 1: to the client, or to the
+ * multicall it is part of (which owns the close callback then).
+ */
+static void
+rpcsrv_op_defer(struct rpcsrv_call *c, struct rpcsrv_op *op)
+{
+	struct timeval now = { 0, 0 };
+
+	if (c->multi != NULL) {
+		/* The first poll from the loop, so that a multicall never
+		 * resumes inside its own step. */
+		op->multi = c->multi;
+		c->multi->pending = op;
+		evtimer_add(op->timer, &now);
+		return;
+	}
+	http_on_close(c->req, rpcsrv_op_on_close, op);
+	rpcsrv_op_poll(-1, 0, op);
 }
 
 /* A new pending op over procs (copied names); NULL on failure. */
@@ -477,6 +543,7 @@ rpcsrv_op_new(struct rpcsrv_call *c, enum rpcsrv_op_kind kind,
 		return NULL;
 	}
 	for (i = 0; i < n; i++) {
+		op->items[i].slot = -1;
 		op->items[i].group = strdup(procs[i]->conf->group);
 		op->items[i].name = strdup(procs[i]->conf->name);
 		op->nitems++;
@@ -613,6 +680,7 @@ rpcsrv_all(struct rpcsrv_call *c, struct process **procs, size_t n,
 	rpcsrv_one_fn fn = kind == RPCSRV_OP_START ? rpcsrv_start_one :
 	    rpcsrv_stop_one;
 	struct process **later;
+	ssize_t *slots;
 	struct rpcsrv_op *op;
 	size_t i, nlater = 0;
 	json_t *results;
@@ -621,9 +689,11 @@ rpcsrv_all(struct rpcsrv_call *c, struct process **procs, size_t n,
 
 	results = json_array();
 	later = calloc(n > 0 ? n : 1, sizeof(*later));
-	if (results == NULL || later == NULL) {
+	slots = calloc(n > 0 ? n : 1, sizeof(*slots));
+	if (results == NULL || later == NULL || slots == NULL) {
 		json_decref(results);
 		free(later);
+		free(slots);
 		return rpcsrv_fault(c, XMLRPC_FAILED, "FAILED: out of memory");
 	}
 	for (i = 0; i < n; i++) {
@@ -637,30 +707,45 @@ rpcsrv_all(struct rpcsrv_call *c, struct process **procs, size_t n,
 		snprintf(spec, sizeof(spec), "%s:%s", p->conf->group,
 		    p->conf->name);
 		c->fault = 0;
-		if (fn(c, p, spec, wait && !c->in_multicall, &settled) == -1) {
+		if (fn(c, p, spec, wait, &settled) == -1) {
 			/* supervisord's description is the fault text */
 			json_array_append_new(results, rpcsrv_status(p,
 			    c->fault, c->msg));
 			c->fault = 0;
 			continue;
 		}
-		if (settled)
+		if (settled) {
 			json_array_append_new(results, rpcsrv_status(p,
 			    XMLRPC_SUCCESS, "OK"));
-		else
-			later[nlater++] = p;
+			continue;
+		}
+		/* supervisord has a startsecs=0 process RUNNING at once and
+		 * lists it in this pass; superd waits for its exec, in the
+		 * same place of the answer. */
+		slots[nlater] = -1;
+		if (kind == RPCSRV_OP_START && p->conf->startsecs == 0 &&
+		    p->conf->ready.kind == PROBE_NONE) {
+			slots[nlater] = (ssize_t)json_array_size(results);
+			json_array_append_new(results, json_null());
+		}
+		later[nlater++] = p;
 	}
 	if (nlater == 0) {
 		free(later);
+		free(slots);
 		*result = results;
 		return 0;
 	}
 	op = rpcsrv_op_new(c, kind, later, nlater, results);
 	free(later);
-	if (op == NULL)
+	if (op == NULL) {
+		free(slots);
 		return rpcsrv_fault(c, XMLRPC_FAILED, "FAILED: out of memory");
-	http_on_close(c->req, rpcsrv_op_on_close, op);
-	rpcsrv_op_poll(-1, 0, op);
+	}
+	for (i = 0; i < nlater; i++)
+		op->items[i].slot = slots[i];
+	free(slots);
+	rpcsrv_op_defer(c, op);
 	return 1;
 }
 
@@ -732,8 +817,8 @@ rpcsrv_single_op(struct rpcsrv_call *c, json_t *params,
 	if (p == NULL)
 		return rpcsrv_group_op(c, group, kind, wait, result);
 	rc = kind == RPCSRV_OP_START ?
-	    rpcsrv_start_one(c, p, spec, wait && !c->in_multicall, &settled) :
-	    rpcsrv_stop_one(c, p, spec, wait && !c->in_multicall, &settled);
+	    rpcsrv_start_one(c, p, spec, wait, &settled) :
+	    rpcsrv_stop_one(c, p, spec, wait, &settled);
 	if (rc == -1)
 		return -1;
 	if (settled) {
@@ -743,8 +828,7 @@ rpcsrv_single_op(struct rpcsrv_call *c, json_t *params,
 	if ((op = rpcsrv_op_new(c, kind, &p, 1, NULL)) == NULL)
 		return rpcsrv_fault(c, XMLRPC_FAILED, "FAILED: out of memory");
 	op->single = true;
-	http_on_close(c->req, rpcsrv_op_on_close, op);
-	rpcsrv_op_poll(-1, 0, op);
+	rpcsrv_op_defer(c, op);
 	return 1;
 }
 
@@ -1031,11 +1115,12 @@ static int
 rpcsrv_getAllConfigInfo(struct rpcsrv_call *c, json_t *params,
     json_t **result)
 {
-	const struct config *cfg = supervisor_config(c->sup);
+	const struct config *cfg = supervisor_config_read(c->sup);
 	const struct proc_conf *pc;
 	size_t g, i;
 	json_t *a, *d;
 	char url[1100];
+	bool inuse;
 
 	if (rpcsrv_nparams(c, params, 0, 0) == -1)
 		return -1;
@@ -1045,6 +1130,7 @@ rpcsrv_getAllConfigInfo(struct rpcsrv_call *c, json_t *params,
 	for (g = 0; g < cfg->ngroups; g++) {
 		const struct group_conf *gc = cfg->groups[g];
 
+		inuse = supervisor_group_in_use(c->sup, gc->name);
 		for (i = 0; i < gc->nprocs; i++) {
 			pc = gc->procs[i];
 			d = json_pack("{s:b, s:s, s:s, s:s, s:o, s:s, "
@@ -1058,7 +1144,7 @@ rpcsrv_getAllConfigInfo(struct rpcsrv_call *c, json_t *params,
 			    "command", pc->command,
 			    "exitcodes", rpcsrv_exitcodes(pc),
 			    "group", gc->name, "group_prio", gc->priority,
-			    "inuse", true, "killasgroup", pc->killasgroup,
+			    "inuse", inuse, "killasgroup", pc->killasgroup,
 			    "name", pc->name, "process_prio", pc->priority,
 			    "redirect_stderr", pc->redirect_stderr,
 			    "startretries", pc->startretries,
@@ -1377,11 +1463,13 @@ static int
 rpcsrv_getState(struct rpcsrv_call *c, json_t *params, json_t **result)
 {
 	bool down = supervisor_shutting_down(c->sup);
+	bool again = supervisor_restarting(c->sup);
 
 	if (rpcsrv_nparams(c, params, 0, 0) == -1)
 		return -1;
-	*result = json_pack("{s:i, s:s}", "statecode", down ? -1 : 1,
-	    "statename", down ? "SHUTDOWN" : "RUNNING");
+	*result = json_pack("{s:i, s:s}", "statecode", again ? 0 :
+	    down ? -1 : 1, "statename", again ? "RESTARTING" :
+	    down ? "SHUTDOWN" : "RUNNING");
 	return 0;
 }
 
@@ -1415,26 +1503,25 @@ rpcsrv_shutdown(struct rpcsrv_call *c, json_t *params, json_t **result)
 	return 0;
 }
 
+static void
+rpcsrv_after_restart(struct http_request *req)
+{
+	supervisor_restart_all(http_request_sup(req));
+}
+
+/*
+ * supervisord's restart: every program stops, the config is read again
+ * and autostart starts them (the pid stays: the answer goes out first,
+ * and the control socket never closes).
+ */
 static int
 rpcsrv_restart(struct rpcsrv_call *c, json_t *params, json_t **result)
 {
-	struct config_diff diff;
-	struct diags d;
-	int rc;
-
-	/* supervisord re-executes itself; superd applies the config from
-	 * disk and starts what is not running (processes keep running). */
 	if (rpcsrv_nparams(c, params, 0, 0) == -1)
 		return -1;
 	if (supervisor_shutting_down(c->sup))
 		return rpcsrv_fault_named(c, XMLRPC_SHUTDOWN_STATE, NULL);
-	memset(&diff, 0, sizeof(diff));
-	diags_init(&d);
-	rc = supervisor_apply_config(c->sup, NULL, 0, &diff, &d);
-	config_diff_free(&diff);
-	diags_free(&d);
-	if (rc == -1)
-		return rpcsrv_fault_named(c, XMLRPC_CANT_REREAD, NULL);
+	c->after = rpcsrv_after_restart;
 	*result = json_true();
 	return 0;
 }
@@ -1499,25 +1586,6 @@ rpcsrv_apply_group(struct rpcsrv_call *c, const char *name)
 	return 0;
 }
 
-/* Groups removeProcessGroup applied as changed: supervisorctl update
- * then calls addProcessGroup for them, which has nothing left to do. */
-static char *rpcsrv_readd[64];
-
-static bool
-rpcsrv_take_readd(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < 64; i++)
-		if (rpcsrv_readd[i] != NULL &&
-		    strcmp(rpcsrv_readd[i], name) == 0) {
-			free(rpcsrv_readd[i]);
-			rpcsrv_readd[i] = NULL;
-			return true;
-		}
-	return false;
-}
-
 static int
 rpcsrv_addProcessGroup(struct rpcsrv_call *c, json_t *params,
     json_t **result)
@@ -1531,10 +1599,6 @@ rpcsrv_addProcessGroup(struct rpcsrv_call *c, json_t *params,
 	if (rpcsrv_nparams(c, params, 1, 1) == -1 ||
 	    rpcsrv_str(c, params, 0, &name) == -1)
 		return -1;
-	if (rpcsrv_take_readd(name)) {
-		*result = json_true();
-		return 0;
-	}
 	if (rpcsrv_group_exists(c->sup, name))
 		return rpcsrv_fault_named(c, XMLRPC_ALREADY_ADDED, name);
 	memset(&diff, 0, sizeof(diff));
@@ -1564,7 +1628,6 @@ rpcsrv_removeProcessGroup(struct rpcsrv_call *c, json_t *params,
 	struct process **procs;
 	const char *name;
 	size_t i, n;
-	bool gone;
 
 	if (rpcsrv_nparams(c, params, 1, 1) == -1 ||
 	    rpcsrv_str(c, params, 0, &name) == -1 ||
@@ -1577,17 +1640,8 @@ rpcsrv_removeProcessGroup(struct rpcsrv_call *c, json_t *params,
 			    name);
 		}
 	free(procs);
-	if (rpcsrv_apply_group(c, name) == -1)
-		return -1;
-	/* Still there: it was changed, not removed (see above). */
-	gone = !rpcsrv_group_exists(c->sup, name);
-	if (!gone) {
-		for (i = 0; i < 64; i++)
-			if (rpcsrv_readd[i] == NULL) {
-				rpcsrv_readd[i] = strdup(name);
-				break;
-			}
-	}
+	if (supervisor_remove_group(c->sup, name) == -1)
+		return rpcsrv_fault_named(c, XMLRPC_FAILED, name);
 	*result = json_true();
 	return 0;
 }
@@ -1799,50 +1853,122 @@ rpcsrv_call(struct rpcsrv_call *c, const char *name, json_t *params,
 	return m->fn(c, params, result);
 }
 
+static void
+rpcsrv_multi_free(struct rpcsrv_multi *m)
+{
+	if (m->pending != NULL)
+		rpcsrv_op_free(m->pending);
+	json_decref(m->calls);
+	json_decref(m->results);
+	free(m);
+}
+
+static void
+rpcsrv_multi_on_close(void *arg)
+{
+	rpcsrv_multi_free(arg);
+}
+
+/* One call of the list, its value or fault struct appended; 1 when it
+ * waits (its op appends later). */
+static int
+rpcsrv_multi_one(struct rpcsrv_multi *m, json_t *item)
+{
+	struct rpcsrv_call c;
+	json_t *params = json_object_get(item, "params"), *empty = NULL;
+	json_t *res = NULL;
+	const char *name;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.req = m->req;
+	c.sup = m->sup;
+	c.role = m->role;
+	c.multi = m;
+	if (params == NULL)
+		params = empty = json_array();
+	name = json_string_value(json_object_get(item, "methodName"));
+	if (name == NULL)
+		rc = rpcsrv_fault(&c, XMLRPC_INCORRECT_PARAMETERS,
+		    "INCORRECT_PARAMETERS: No methodName");
+	else if (strcmp(name, "system.multicall") == 0)
+		rc = rpcsrv_fault(&c, XMLRPC_INCORRECT_PARAMETERS,
+		    "INCORRECT_PARAMETERS: Recursive system.multicall "
+		    "forbidden");
+	else
+		rc = rpcsrv_call(&c, name, params, &res);
+	json_decref(empty);
+	if (c.after != NULL)
+		m->after = c.after;
+	if (rc == 1)
+		return 1;
+	/* supervisord 4.2 appends the bare value, not the [value] its
+	 * docstring promises: clients read it that way. */
+	if (rc == 0 && res != NULL)
+		json_array_append_new(m->results, res);
+	else
+		json_array_append_new(m->results, json_pack("{s:i, s:s}",
+		    "faultCode", c.fault != 0 ? c.fault : XMLRPC_FAILED,
+		    "faultString", c.msg));
+	return 0;
+}
+
+/* Runs the calls left: 1 when one waits, 0 when all are answered. */
+static int
+rpcsrv_multi_step(struct rpcsrv_multi *m)
+{
+	while (m->next < json_array_size(m->calls))
+		if (rpcsrv_multi_one(m, json_array_get(m->calls,
+		    m->next++)) == 1)
+			return 1;
+	return 0;
+}
+
+/* A waiting call settled (value taken): go on, answer when done. */
+static void
+rpcsrv_multi_resume(struct rpcsrv_multi *m, json_t *value)
+{
+	struct http_request *req = m->req;
+	void (*after)(struct http_request *);
+
+	json_array_append_new(m->results, value);
+	if (rpcsrv_multi_step(m) == 1)
+		return;
+	after = m->after;
+	http_on_close(req, NULL, NULL);
+	rpcsrv_send_result(req, json_incref(m->results));
+	rpcsrv_multi_free(m);
+	if (after != NULL)
+		after(req);
+}
+
 static int
 rpcsrv_multicall(struct rpcsrv_call *c, json_t *params, json_t **result)
 {
-	json_t *calls, *item, *res, *a;
-	const char *name;
-	size_t i;
-	int rc;
+	struct rpcsrv_multi *m;
+	json_t *calls;
 
 	if (rpcsrv_nparams(c, params, 1, 1) == -1)
 		return -1;
 	calls = json_array_get(params, 0);
 	if (!json_is_array(calls) || json_array_size(calls) > RPCSRV_MAX_MULTI)
 		return rpcsrv_fault_named(c, XMLRPC_INCORRECT_PARAMETERS, NULL);
-	a = json_array();
-	json_array_foreach(calls, i, item) {
-		json_t *p = json_object_get(item, "params"), *empty = NULL;
-
-		if (p == NULL)
-			p = empty = json_array();
-
-		name = json_string_value(json_object_get(item, "methodName"));
-		res = NULL;
-		c->fault = 0;
-		c->in_multicall = true;
-		if (name == NULL)
-			rc = rpcsrv_fault_named(c, XMLRPC_INCORRECT_PARAMETERS,
-			    NULL);
-		else if (strcmp(name, "system.multicall") == 0)
-			rc = rpcsrv_fault(c, XMLRPC_INCORRECT_PARAMETERS,
-			    "INCORRECT_PARAMETERS: Recursive system.multicall "
-			    "forbidden");
-		else
-			rc = rpcsrv_call(c, name, p, &res);
-		json_decref(empty);
-		if (rc == 0 && res != NULL)
-			json_array_append_new(a, json_pack("[o]", res));
-		else
-			json_array_append_new(a, json_pack("{s:i, s:s}",
-			    "faultCode", c->fault != 0 ? c->fault :
-			    XMLRPC_FAILED, "faultString", c->msg));
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    (m->results = json_array()) == NULL) {
+		free(m);
+		return rpcsrv_fault(c, XMLRPC_FAILED, "FAILED: out of memory");
 	}
-	c->in_multicall = false;
-	c->fault = 0;
-	*result = a;
+	m->req = c->req;
+	m->sup = c->sup;
+	m->role = c->role;
+	m->calls = json_incref(calls);
+	http_on_close(c->req, rpcsrv_multi_on_close, m);
+	if (rpcsrv_multi_step(m) == 1)
+		return 1;
+	http_on_close(c->req, NULL, NULL);
+	*result = json_incref(m->results);
+	c->after = m->after;
+	rpcsrv_multi_free(m);
 	return 0;
 }
 

@@ -89,6 +89,8 @@ struct supervisor {
 	struct listeners *listeners;	/* [eventlistener:x] pools */
 	struct event *tick;
 	bool	 shutting_down;
+	bool	 restarting;	/* the shutdown is supervisor.restart's */
+	struct config *read;	/* the last reread, until the next apply */
 	bool	 done_called;
 	bool	 forced;
 	void	(*done)(void *);
@@ -1005,6 +1007,7 @@ supervisor_free(struct supervisor *sv)
 		config_free(s->cfg);
 		free(s);
 	}
+	config_free(sv->read);
 	free(sv->path);
 	free(sv);
 }
@@ -1013,6 +1016,23 @@ const struct config *
 supervisor_config(const struct supervisor *sv)
 {
 	return sv->cur != NULL ? sv->cur->cfg : NULL;
+}
+
+const struct config *
+supervisor_config_read(const struct supervisor *sv)
+{
+	return sv->read != NULL ? sv->read : supervisor_config(sv);
+}
+
+bool
+supervisor_group_in_use(const struct supervisor *sv, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sv->ngroups; i++)
+		if (strcmp(sv->groups[i].gc->name, name) == 0)
+			return true;
+	return false;
 }
 
 void
@@ -1068,8 +1088,15 @@ supervisor_shutdown(struct supervisor *sv, void (*done)(void *), void *arg)
 	const struct config *cfg = supervisor_config(sv);
 	size_t i;
 
-	if (sv->shutting_down)
+	if (sv->shutting_down) {
+		/* A real shutdown during a restart's stop takes it over. */
+		if (sv->restarting) {
+			sv->restarting = false;
+			sv->done = done;
+			sv->done_arg = arg;
+		}
 		return;
+	}
 	sv->shutting_down = true;
 	sv->ctx.shutting_down = true;
 	sv->nwaiting = 0;
@@ -1089,6 +1116,66 @@ supervisor_shutdown(struct supervisor *sv, void (*done)(void *), void *arg)
 		evtimer_add(sv->deadline, &tv);
 	}
 	supervisor_kick(sv);
+}
+
+/* After the restart's stop, from the loop: the config again, then
+ * autostart, unless a real shutdown began meanwhile. */
+static void
+supervisor_restart_start(evutil_socket_t fd, short what, void *arg)
+{
+	struct supervisor *sv = arg;
+	struct config_diff diff;
+	struct diags d;
+
+	(void)fd;
+	(void)what;
+	if (sv->shutting_down)
+		return;
+	memset(&diff, 0, sizeof(diff));
+	diags_init(&d);
+	if (supervisor_apply_config(sv, NULL, 0, &diff, &d) == -1)
+		log_error("restart: the config on disk was not applied; "
+		    "starting the running one again");
+	config_diff_free(&diff);
+	diags_free(&d);
+	log_info("restart: starting programs");
+	supervisor_autostart(sv);
+}
+
+static void
+supervisor_restart_stopped(void *arg)
+{
+	struct supervisor *sv = arg;
+	struct timeval now = { 0, 0 };
+
+	sv->shutting_down = false;
+	sv->ctx.shutting_down = false;
+	sv->restarting = false;
+	sv->done_called = false;
+	sv->forced = false;
+	sv->done = NULL;
+	if (sv->deadline != NULL)
+		evtimer_del(sv->deadline);
+	/* Not from inside the kick that found everything stopped. */
+	if (event_base_once(sv->base, -1, EV_TIMEOUT, supervisor_restart_start,
+	    sv, &now) == -1)
+		log_error("restart: cannot schedule the start of programs");
+}
+
+void
+supervisor_restart_all(struct supervisor *sv)
+{
+	if (sv->shutting_down)
+		return;
+	log_info("restart: stopping every program");
+	sv->restarting = true;
+	supervisor_shutdown(sv, supervisor_restart_stopped, sv);
+}
+
+bool
+supervisor_restarting(const struct supervisor *sv)
+{
+	return sv->restarting;
 }
 
 bool
@@ -1311,7 +1398,10 @@ supervisor_reread(struct supervisor *sv, struct config_diff *diff,
 		return -1;
 	rc = supervisor_diff(sv, cfg, NULL, 0, diff);
 	supervisor_note_restart(sv, cfg);
-	config_free(cfg);
+	/* Kept until the next read: what supervisord's getAllConfigInfo
+	 * lists (avail shows a reread group before it is added). */
+	config_free(sv->read);
+	sv->read = cfg;
 	if (rc == -1)
 		diags_add(diags, sv->path, 0, false, "out of memory");
 	return rc;
@@ -1524,6 +1614,9 @@ supervisor_update(struct supervisor *sv, const char *const *groups,
 
 	if ((cfg = config_load(sv->path, 0, diags)) == NULL)
 		return -1;
+	/* The snapshot made of cfg is now the latest read. */
+	config_free(sv->read);
+	sv->read = NULL;
 	for (i = 0; i < cfg->ngroups; i++)
 		total += cfg->groups[i]->nprocs;
 	if (supervisor_diff(sv, cfg, groups, ngroups, diff) == -1 ||
@@ -1626,6 +1719,38 @@ supervisor_update(struct supervisor *sv, const char *const *groups,
 	listeners_update(sv->listeners, cfg, diff);
 	supervisor_start_ordered(sv, fresh, nfresh);
 	free(fresh);
+	supervisor_kick(sv);
+	return 0;
+}
+
+int
+supervisor_remove_group(struct supervisor *sv, const char *name)
+{
+	struct supervisor_group *g = supervisor_group_named(sv, name);
+	struct config_diff diff;
+	char copy[256], *names[1] = { copy };
+	size_t j;
+
+	if (g == NULL)
+		return -1;
+	for (j = 0; j < g->n; j++)
+		if (process_is_running(g->procs[j]))
+			return -1;
+	snprintf(copy, sizeof(copy), "%s", name);
+	log_info("group %s: removed", copy);
+	for (j = 0; j < g->n; j++)
+		if (supervisor_retire(sv, g->procs[j], g->snap) == -1)
+			log_error("supervisor: out of memory");
+	supervisor_group_clear(g);
+	supervisor_snap_unref(sv, g->snap);
+	*g = sv->groups[--sv->ngroups];
+	if (supervisor_rebuild(sv) == -1)
+		log_error("supervisor: out of memory rebuilding the registry");
+	supervisor_commit_sockets(sv);
+	memset(&diff, 0, sizeof(diff));
+	diff.removed = names;
+	diff.nremoved = 1;
+	listeners_update(sv->listeners, supervisor_config(sv), &diff);
 	supervisor_kick(sv);
 	return 0;
 }

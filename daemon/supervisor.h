@@ -23,6 +23,11 @@ void	supervisor_free(struct supervisor *);
 
 /* The live snapshot (borrowed). */
 const struct config *supervisor_config(const struct supervisor *);
+/* The config last read from disk (reread or update): what supervisord's
+ * getAllConfigInfo lists, running or not. */
+const struct config *supervisor_config_read(const struct supervisor *);
+/* True when the group is in the running set. */
+bool	supervisor_group_in_use(const struct supervisor *, const char *name);
 /* Start every autostart process, groups in ascending priority. */
 void	supervisor_autostart(struct supervisor *);
 /* Reap every exited child (waitpid WNOHANG loop) and hand each to its
@@ -33,6 +38,10 @@ void	supervisor_reap(struct supervisor *);
 void	supervisor_shutdown(struct supervisor *, void (*done)(void *),
 	    void *arg);
 bool	supervisor_shutting_down(const struct supervisor *);
+/* supervisord's restart (supervisorctl reload): every program stops as
+ * at shutdown, the config is read again, autostart starts them. */
+void	supervisor_restart_all(struct supervisor *);
+bool	supervisor_restarting(const struct supervisor *);
 
 /* Every process, groups by (priority, name), processes in order.
  * The array is borrowed and valid until the next config apply. */
@@ -59,6 +68,11 @@ int	supervisor_update(struct supervisor *, const char *const *groups,
 /* After a reread or update: the [superd]/[control] keys whose new value
  * needs a restart of superd to take effect (socket...), into out (up to
  * max, borrowed static names); returns how many. */
+/* supervisord's removeProcessGroup: a group whose processes are all
+ * stopped leaves the running set, whatever the config on disk says (a
+ * later update or addProcessGroup adds it again). -1 when there is no
+ * such group or one of its processes runs. */
+int	supervisor_remove_group(struct supervisor *, const char *name);
 size_t	supervisor_restart_needed(const struct supervisor *,
 	    const char **out, size_t max);
 

@@ -115,6 +115,20 @@ def test_ready_exec(sb):
                                  late(sb, "file", 0, 2, flag))
 
 
+def test_ready_exec_runs_as_the_program(sb):
+    """An exec: check runs as the program's user= in its directory=, not
+    as root: a check is part of the program."""
+    if os.geteuid() != 0:
+        harness.skip("needs root to switch to nobody")
+    sb.config(program("app", "sleep 1000", user="nobody", directory="/",
+                      ready='exec:/bin/sh -c "test $(id -un) = nobody && '
+                            'test $(pwd) = /"',
+                      ready_timeout=5, startretries=0, startsecs=None))
+    sb.start()
+    p, seen = sb.wait_state("app", "RUNNING", timeout=10)
+    check("FATAL" not in seen, "the check did not run as nobody in /: %s" % seen)
+
+
 def test_ready_http_500_is_not_ready(sb):
     port = free_port()
     sb.config(program("app", late(sb, "http", port, 0, "500"),

@@ -177,6 +177,35 @@ def test_status_start_stop(sb):
     same(sides, "status")
 
 
+def test_start_all_order_remove_add(sb):
+    """start all lists what supervisord lists at once (errors, startsecs=0
+    programs) before what it waited for; remove takes a group out of the
+    running set even when the config still has it, and add brings it
+    back and starts it."""
+    sides = pair(sb)
+    # (stop all is not compared: supervisord lists stops as it reaps.)
+    for s in sides:
+        check(s.ctl("stop", "all")[0] == 0, "stop all")
+    same(sides, "start", "all")
+    same(sides, "stop", "web")
+    same(sides, "remove", "web")
+    same(sides, "status", "web")
+    same(sides, "avail")
+    same(sides, "add", "web")
+    for s in sides:
+        wait_until(lambda s=s: "RUNNING" in s.ctl("status", "web")[1], 10,
+                   "web running again")
+    same(sides, "status", "web")
+    same(sides, "add", "web")
+    same(sides, "remove", "worker")
+    same(sides, "reread")
+    same(sides, "update")
+    for s in sides:
+        wait_until(lambda s=s: s.ctl("status", "worker:*")[1].count("RUNNING") == 2,
+                   10, "workers back")
+    same(sides, "status", "worker:*")
+
+
 def test_signal_clear_tail(sb):
     sides = pair(sb)
     same(sides, "signal", "HUP", "worker:*")
@@ -223,6 +252,7 @@ def test_reread_update(sb):
     for s in sides:
         s.write_conf(extra)
     same(sides, "reread")
+    same(sides, "avail")   # extra: read, not yet in use
     same(sides, "update")
     for s in sides:
         wait_until(lambda s=s: "RUNNING" in s.ctl("status", "extra")[1], 10,
@@ -250,6 +280,41 @@ def test_reread_update(sb):
     # process, superd keeps the program's output across the update.)
     same(sides, "status", "web")
     same(sides, "update")
+
+
+def pids(side):
+    r = subprocess.run([CTL, "-c", side.conf, "pid", "all"], capture_output=True,
+                       text=True, env=side.sb.env(), timeout=30)
+    return [int(x) for x in r.stdout.split() if x.isdigit() and int(x) > 0]
+
+
+def test_reload_restarts_everything(sb):
+    """supervisorctl reload (supervisor.restart): every program stops and
+    starts again with the config read anew; the daemon's pid stays."""
+    sides = pair(sb)
+    before = [pids(s) for s in sides]
+    check(all(len(b) == 4 for b in before), before)
+    extra = "\n[program:extra]\ncommand=/bin/sleep 1000\nstartsecs=0\n"
+    for s in sides:
+        s.write_conf(extra)
+    same(sides, "reload", "now")
+    same(sides, "reload")
+    want = {"web": "RUNNING", "extra": "RUNNING", "manual": "STOPPED",
+            "printer": "RUNNING", "worker:worker_00": "RUNNING"}
+    for s in sides:
+        def settled(s=s):
+            rc, out = s.ctl("status")
+            states = dict(line.split()[:2] for line in out.splitlines()
+                          if len(line.split()) >= 2)
+            return all(states.get(k) == v for k, v in want.items())
+        wait_until(settled, 20, "%s to come back" % s.name, interval=0.2)
+    for i, s in enumerate(sides):
+        after = pids(s)
+        check(not set(after) & set(before[i]),
+              "%s: pids kept across reload: %s %s" % (s.name, before[i], after))
+        check(s.proc.poll() is None, "%s: the daemon itself went away" % s.name)
+    same(sides, "status", "extra")
+    same(sides, "status", "web")
 
 
 def test_interactive(sb):

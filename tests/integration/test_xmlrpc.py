@@ -95,7 +95,7 @@ def test_structures_and_faults(sb):
     check(p.supervisor.readProcessStderrLog("printer", 0, 0) == "to stderr\n", "stderr")
     m = p.system.multicall([{"methodName": "supervisor.getAPIVersion", "params": []},
                             {"methodName": "supervisor.getProcessInfo", "params": ["x"]}])
-    check(m[0] == ["3.0"] and m[1]["faultCode"] == 10, m)
+    check(m[0] == "3.0" and m[1]["faultCode"] == 10, m)
     check(p.system.methodSignature("supervisor.startProcess") ==
           ["boolean", "string", "boolean"], "signature")
     check(isinstance(p.system.methodHelp("supervisor.getPID"), str), "help")
@@ -111,6 +111,37 @@ def test_list_methods_match_supervisord(sb):
         s.start()
         lists.append(sorted(proxy(os.path.join(s.dir, "s.sock")).system.listMethods()))
     check(lists[0] == lists[1], "listMethods differ:\n%s\n%s" % tuple(lists))
+
+
+def multicall_session(p):
+    """stop, start with wait=True and looks in between, in one multicall:
+    the bare values supervisord 4.2 returns, the start waited for."""
+    m = p.system.multicall([
+        {"methodName": "supervisor.stopProcess", "params": ["web"]},
+        {"methodName": "supervisor.getProcessInfo", "params": ["web"]},
+        {"methodName": "supervisor.startProcess", "params": ["web"]},
+        {"methodName": "supervisor.getProcessInfo", "params": ["web"]},
+        {"methodName": "supervisor.startProcess", "params": ["nosuch"]},
+        {"methodName": "system.multicall", "params": [[]]},
+        {"params": []}])
+    return [r["statename"] if isinstance(r, dict) and "statename" in r else
+            (r["faultCode"], r["faultString"]) if isinstance(r, dict) else r
+            for r in m]
+
+
+def test_multicall_waits_like_supervisord(sb):
+    if SV is None:
+        harness.skip("supervisord not installed")
+    got = []
+    for name in ("sv", "sd"):
+        s = Side(sb, name)
+        s.start()
+        p = proxy(os.path.join(s.dir, "s.sock"))
+        wait_until(lambda: p.supervisor.getProcessInfo("web")["statename"] ==
+                   "RUNNING", 10, "web running")
+        got.append(multicall_session(p))
+    check(got[1][:4] == [True, "STOPPED", True, "RUNNING"], got[1])
+    check(got[0] == got[1], "multicall differs:\nsv %s\nsd %s" % tuple(got))
 
 
 def free_port():

@@ -108,7 +108,7 @@ test_probe_start(struct event_base *base, const struct probe_conf *conf,
 	int before = r->calls;
 
 	test_probe_in_run = true;
-	p = probe_run(base, conf, NULL, timeout_ms, test_probe_cb, r);
+	p = probe_run(base, conf, NULL, NULL, timeout_ms, test_probe_cb, r);
 	test_probe_in_run = false;
 	assert_non_null(p);
 	assert_int_equal(r->calls, before);
