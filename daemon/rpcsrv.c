@@ -255,6 +255,11 @@ rpcsrv_spawnerr(const struct process *p, char *buf, size_t len)
 	else if (p->state == PROCESS_BACKOFF || p->state == PROCESS_FATAL)
 		snprintf(buf, len, "Exited too quickly (process log may have "
 		    "details)");
+	else if (p->state == PROCESS_EXITED && !process_exit_expected(p->conf,
+	    p->killed_by_signal, p->exitstatus))
+		/* supervisord keeps this until the next spawn */
+		snprintf(buf, len, "Bad exit code %d", p->killed_by_signal ?
+		    -1 : p->exitstatus);
 	else
 		buf[0] = '\0';
 }
@@ -305,6 +310,22 @@ rpcsrv_describe(const struct process *p, const char *spawnerr, time_t now,
 	}
 }
 
+/*
+ * exitstatus as supervisord reports it (`exitstatus or 0`): it forgets
+ * the last exit at each spawn and after an exit before RUNNING, so only
+ * a process that stopped or exited after running has one: -1 for a
+ * death by signal, else its exit code.
+ */
+static int
+rpcsrv_exitstatus(const struct process *p)
+{
+	if (p->state != PROCESS_STOPPED && p->state != PROCESS_EXITED)
+		return 0;
+	if (p->failure != PROCESS_FAIL_NONE)
+		return 0;
+	return p->exitstatus < 0 ? -1 : p->exitstatus;
+}
+
 static json_t *
 rpcsrv_info(struct supervisor *sup, const struct process *p)
 {
@@ -327,7 +348,7 @@ rpcsrv_info(struct supervisor *sup, const struct process *p)
 	    "stop", (json_int_t)p->stop_time, "now", (json_int_t)now,
 	    "state", (int)p->state, "statename", process_state_name(p->state),
 	    "spawnerr", spawnerr,
-	    "exitstatus", p->exitstatus < 0 ? 0 : p->exitstatus,
+	    "exitstatus", rpcsrv_exitstatus(p),
 	    "logfile", out, "stdout_logfile", out, "stderr_logfile", err,
 	    "pid", process_is_running(p) ? (int)p->pid : 0,
 	    "description", desc);
@@ -1258,7 +1279,7 @@ rpcsrv_tail(struct rpcsrv_call *c, json_t *params, enum output_stream s,
 {
 	struct process *p;
 	const char *spec;
-	long long offset = 0, length = 0, start;
+	long long offset = 0, length = 0, start, end;
 	uint64_t total, first;
 	char *data = NULL;
 	size_t len;
@@ -1270,22 +1291,31 @@ rpcsrv_tail(struct rpcsrv_call *c, json_t *params, enum output_stream s,
 	    rpcsrv_int(c, params, 2, &length) == -1 ||
 	    rpcsrv_one(c, spec, &p) == -1)
 		return -1;
-	if (offset < 0 || length < 0)
-		return rpcsrv_fault_named(c, XMLRPC_BAD_ARGUMENTS, NULL);
 	if (rpcsrv_ring(p, s, &data, &len, &total) == -1)
 		return rpcsrv_fault_named(c, XMLRPC_NO_FILE, spec);
+	/* supervisord's tailFile() arithmetic, negative values included,
+	 * over the bytes written so far (`total`). */
 	first = total - len;
-	if (offset > (long long)total)
-		offset = (long long)total;
-	start = offset;
-	if ((long long)total - start > length) {
+	if ((long long)total > offset + length) {
 		overflow = true;
-		start = (long long)total - length;
+		offset = (long long)total - 1;
 	}
-	if (start < (long long)first)
-		start = (long long)first;
+	if (offset + length > (long long)total) {
+		if (offset > (long long)total - 1)
+			length = 0;
+		offset = (long long)total - length;
+	}
+	if (offset < 0)
+		offset = 0;
+	if (length < 0)
+		length = 0;
+	start = offset < (long long)first ? (long long)first : offset;
+	end = offset + length > (long long)total ? (long long)total :
+	    offset + length;
+	if (end < start)
+		end = start;
 	*result = json_pack("[o, I, b]", rpcsrv_bytes(data +
-	    (start - (long long)first), (size_t)((long long)total - start)),
+	    (start - (long long)first), (size_t)(end - start)),
 	    (json_int_t)total, overflow);
 	free(data);
 	return 0;

@@ -6,6 +6,7 @@ fault codes and system.listMethods compared with Debian's supervisord;
 
 import hashlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -142,6 +143,69 @@ def test_multicall_waits_like_supervisord(sb):
         got.append(multicall_session(p))
     check(got[1][:4] == [True, "STOPPED", True, "RUNNING"], got[1])
     check(got[0] == got[1], "multicall differs:\nsv %s\nsd %s" % tuple(got))
+
+
+EXITING = """
+[program:once]
+command=/bin/sh -c 'sleep 1.2; exit 3'
+startsecs=1
+autorestart=false
+
+[program:okonce]
+command=/bin/sh -c 'sleep 1.2; exit 0'
+startsecs=1
+autorestart=unexpected
+
+[program:killed]
+command=/bin/sh -c 'sleep 1.2; kill -9 $$'
+startsecs=1
+autorestart=false
+"""
+
+
+def comparable(v, d):
+    """An info struct without what differs by nature (pids, times, paths)."""
+    if isinstance(v, dict):
+        return {k: comparable(x, d) for k, x in v.items()
+                if k not in ("pid", "start", "stop", "now", "logfile",
+                             "stdout_logfile", "stderr_logfile")}
+    if isinstance(v, list):
+        return [comparable(x, d) for x in v]
+    if isinstance(v, str):
+        v = re.sub(r"pid \d+, uptime \S+", "pid N", v.replace(d, "DIR"))
+        return re.sub(r"\w\w\w \d\d \d\d:\d\d [AP]M", "DATE", v)
+    return v
+
+
+def test_exit_info_and_tails_like_supervisord(sb):
+    """exitstatus and spawnerr after expected, unexpected and signal exits,
+    after a stop, while running, after a too-quick exit; tail offsets
+    below zero, as supervisord's tailFile computes them."""
+    if SV is None:
+        harness.skip("supervisord not installed")
+    import test_supervisorctl as T
+    saved = T.PROGRAMS
+    T.PROGRAMS = saved + EXITING
+    try:
+        sides = [Side(sb, "sv"), Side(sb, "sd")]
+    finally:
+        T.PROGRAMS = saved
+    got = []
+    for s in sides:
+        s.start()
+        p = proxy(os.path.join(s.dir, "s.sock"))
+        wait_until(lambda: all(p.supervisor.getProcessInfo(n)["statename"] == "EXITED"
+                               for n in ("once", "okonce", "killed")) and
+                   p.supervisor.getProcessInfo("web")["statename"] == "RUNNING",
+                   15, "%s: the exits" % s.name)
+        p.supervisor.stopProcess("web")
+        view = [comparable(p.supervisor.getProcessInfo(n), s.dir)
+                for n in ("once", "okonce", "killed", "web", "bad", "printer")]
+        view += [p.supervisor.tailProcessStdoutLog("printer", off, n)
+                 for off, n in ((-1, 5), (0, 100), (5, 3), (100, 10), (-50, -2))]
+        got.append(view)
+    for a, b in zip(*got):
+        check(a == b, "differs:\nsv %s\nsd %s" % (a, b))
 
 
 def free_port():
