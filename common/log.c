@@ -149,6 +149,42 @@ log_ring_tail(size_t bytes, char **data, size_t *len,
 	return 0;
 }
 
+static void
+log_ring_put(const char *data, size_t len)
+{
+	size_t at, n, done;
+
+	for (done = 0; done < len; done += n) {
+		at = (size_t)((log_ring_total + done) % LOG_RING_SIZE);
+		n = LOG_RING_SIZE - at < len - done ? LOG_RING_SIZE - at :
+		    len - done;
+		memcpy(log_ring + at, data + done, n);
+	}
+	log_ring_total += len;
+}
+
+int
+log_ring_restore(const char *old, size_t len, unsigned long long old_total)
+{
+	unsigned long long since;
+	char *cur;
+	size_t curlen;
+
+	if (log_ring == NULL || len > old_total)
+		return -1;
+	if (log_ring_tail(LOG_RING_SIZE, &cur, &curlen, &since) == -1)
+		return -1;
+	if (len > LOG_RING_SIZE) {
+		old += len - LOG_RING_SIZE;
+		len = LOG_RING_SIZE;
+	}
+	log_ring_total = old_total - len;
+	log_ring_put(old, len);
+	log_ring_put(cur, curlen);
+	free(cur);
+	return 0;
+}
+
 struct log_follower *
 log_follow(log_follow_cb cb, void *arg)
 {
@@ -188,17 +224,10 @@ static void
 log_keep(const char *line, size_t len)
 {
 	struct log_follower *f, **pp;
-	size_t at, n, done;
 
 	if (log_ring == NULL)
 		return;
-	for (done = 0; done < len; done += n) {
-		at = (size_t)((log_ring_total + done) % LOG_RING_SIZE);
-		n = LOG_RING_SIZE - at < len - done ? LOG_RING_SIZE - at :
-		    len - done;
-		memcpy(log_ring + at, line + done, n);
-	}
-	log_ring_total += len;
+	log_ring_put(line, len);
 	/* A callback that logs would recurse: it is documented not to. */
 	if (log_delivering)
 		return;

@@ -46,6 +46,11 @@ void	log_ring_enable(void);
  * and the total bytes logged so far as *offset. 0 or -1. */
 int	log_ring_tail(size_t bytes, char **data, size_t *len,
 	    unsigned long long *offset);
+/* After a reexec: the old image's last `len` bytes, of `old_total`
+ * logged, go before what this image logged so far, and the offsets
+ * carry on from old_total. 0 or -1. */
+int	log_ring_restore(const char *old, size_t len,
+	    unsigned long long old_total);
 /* Every whole line logged from now on goes to cb (from inside the log
  * call: the callback must not log). NULL on allocation failure. */
 struct log_follower;

@@ -140,18 +140,27 @@ static json_t *
 reexec_save(char *err, size_t errlen)
 {
 	json_t *doc, *sv;
+	unsigned long long total = 0;
+	char *ring = NULL;
+	size_t len = 0;
 
 	handover_reset();
 	if ((sv = supervisor_save(reexec_sv, err, errlen)) == NULL)
 		return NULL;
-	doc = json_pack("{s:s, s:i, s:s, s:I, s:o, s:o, s:o}",
+	/* The daemon's own log, so maintail still shows what came before. */
+	if (log_ring_tail(LOG_RING_SIZE, &ring, &len, &total) == -1)
+		len = 0;
+	doc = json_pack("{s:s, s:i, s:s, s:I, s:o, s:o, s:o, s:o, s:I}",
 	    "format", REEXEC_FORMAT,
 	    "version", REEXEC_VERSION,
 	    "superd_version", SUPERD_VERSION,
 	    "pid", (json_int_t)getpid(),
 	    "supervisor", sv,
 	    "control", control_save(reexec_ctl),
-	    "http", http_save(reexec_http));
+	    "http", http_save(reexec_http),
+	    "mainlog", handover_hex_new(ring != NULL ? ring : "", len),
+	    "mainlog_total", (json_int_t)total);
+	free(ring);
 	if (doc != NULL && handover_failed()) {
 		json_decref(doc);
 		doc = NULL;
@@ -558,6 +567,16 @@ reexec_restore_early(const json_t *doc)
 void
 reexec_restore(struct supervisor *sv, const json_t *doc)
 {
+	char *ring;
+	size_t len;
+	json_int_t total;
+
+	/* Before anything else is logged about the restore. */
+	total = json_integer_value(json_object_get(doc, "mainlog_total"));
+	if ((ring = malloc(LOG_RING_SIZE)) != NULL && total > 0 &&
+	    handover_hex_get(doc, "mainlog", ring, LOG_RING_SIZE, &len) == 0)
+		(void)log_ring_restore(ring, len, (unsigned long long)total);
+	free(ring);
 	supervisor_restore(sv, json_object_get(doc, "supervisor"));
 	log_info("reexec: state of superd %s restored",
 	    json_string_value(json_object_get(doc, "superd_version")) !=

@@ -213,6 +213,24 @@ def test_reexec_keeps_backoff_and_fatal(sb):
     sb.wait_running("later")
 
 
+def test_reexec_keeps_the_daemon_log(sb):
+    """maintail after a reexec still shows what the old image logged,
+    before what the new one logged, with no gap in the offsets."""
+    setup(sb, program("later", "sleep 1000", autostart="false"))
+    sb.start()
+    sb.wait_running("counter")
+    r = sb.ctl("start", "later")
+    check(r.returncode == 0, r.stderr)
+    before = sb.ctl("maintail").stdout
+    check("later: RUNNING" in before, "maintail before: %r" % before[-500:])
+    reexec(sb)
+    after = wait_until(lambda: (lambda out: "restored" in out and out)(
+        sb.ctl("maintail").stdout), 10, "the new image's log line")
+    check("later: RUNNING" in after, "the old lines are gone: %r" % after[-800:])
+    check(after.index("later: RUNNING") < after.index("restored"),
+          "old lines after new ones: %r" % after[-800:])
+
+
 def test_reexec_picks_up_the_new_binary(sb):
     setup(sb)
     exe = sb.path("bin", "superd")
