@@ -8,6 +8,7 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -206,6 +207,41 @@ def test_exit_info_and_tails_like_supervisord(sb):
         got.append(view)
     for a, b in zip(*got):
         check(a == b, "differs:\nsv %s\nsd %s" % (a, b))
+
+
+def test_restart_then_shutdown_midway(sb):
+    """supervisor.restart stops everything first; a SIGTERM while a slow
+    program is still stopping turns the restart into a shutdown that
+    finishes (superd exits 0, nothing left behind, nothing restarted)."""
+    slow = ("\n[program:slow]\ncommand=/bin/sh -c 'trap \"sleep 2; exit 0\" TERM; "
+            "echo up; while :; do sleep 0.1; done'\nstartsecs=0\nstopwaitsecs=10\n")
+    s, p = superd_side(sb, slow)
+    wait_until(lambda: p.supervisor.getProcessInfo("slow")["statename"] == "RUNNING",
+               10, "slow running")
+    wait_until(lambda: "up" in p.supervisor.readProcessStdoutLog("slow", 0, 0), 10,
+               "the trap set")
+    old = p.supervisor.getProcessInfo("slow")["pid"]
+    check(p.supervisor.restart() is True, "restart")
+    wait_until(lambda: p.supervisor.getState()["statename"] == "RESTARTING", 5,
+               "RESTARTING while slow stops")
+    check(fault(p.supervisor.startProcess, "web") == 6, "SHUTDOWN_STATE while restarting")
+    s.proc.send_signal(signal.SIGTERM)
+    check(s.proc.wait(20) == 0, "superd did not finish its shutdown")
+    check(not harness.alive(old), "slow outlived superd")
+
+
+def test_restart_comes_back(sb):
+    """After supervisor.restart the daemon answers RUNNING again and every
+    autostart program has a new pid."""
+    s, p = superd_side(sb)
+    before = {i["name"]: i["pid"] for i in p.supervisor.getAllProcessInfo() if i["pid"]}
+    check(p.supervisor.restart() is True, "restart")
+    wait_until(lambda: p.supervisor.getState()["statename"] == "RUNNING" and
+               all(p.supervisor.getProcessInfo(n)["statename"] == "RUNNING"
+                   for n in ("web", "printer")), 15, "back after restart")
+    after = {i["name"]: i["pid"] for i in p.supervisor.getAllProcessInfo() if i["pid"]}
+    check(set(before) == set(after) and not set(before.values()) & set(after.values()),
+          "pids before %s after %s" % (before, after))
 
 
 def free_port():
