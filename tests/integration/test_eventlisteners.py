@@ -427,6 +427,36 @@ def test_log_events_same_as_supervisord(sb):
           got["superd"][1])
 
 
+def test_reload_events_same_as_supervisord(sb):
+    """supervisorctl reload: the listener (restarted with everything else)
+    sees the same events after it as under supervisord."""
+    need_supervisord()
+    base = [
+        "[eventlistener:lis]\ncommand = %(listener)s\nevents = PROCESS_GROUP, "
+        "SUPERVISOR_STATE_CHANGE, PROCESS_STATE_STARTING\nbuffer_size = 100\n"
+        "startsecs = 0\nenvironment = %(env)s\n\n",
+        "[program:app]\ncommand = sleep 1000\nstartsecs = 0\n\n",
+    ]
+    got = {}
+    for kind in ("supervisord", "superd"):
+        d = Daemon(sb, kind, base)
+        d.start()
+        d.wait_events(lambda ev: has(ev, "PROCESS_STATE_STARTING", "processname:app"),
+                      what="the start")
+        # supervisorctl against both: superctl's reload is another thing.
+        r = subprocess.run(["supervisorctl", "-s", "unix://" + d.sock, "reload"],
+                           capture_output=True, text=True, timeout=30, env=sb.env())
+        check(r.returncode == 0, "%s reload: %s %s" % (kind, r.stdout, r.stderr))
+        ev = d.wait_events(lambda ev: sum(has([e], "PROCESS_STATE_STARTING",
+                                              "processname:app") for e in ev) >= 2,
+                           what="app started again")
+        d.stop()
+        got[kind] = [norm(e) for e in ev]
+    check(got["supervisord"] == got["superd"],
+          "reload events:\nsupervisord %s\nsuperd      %s"
+          % (got["supervisord"], got["superd"]))
+
+
 def test_group_added_removed_same_as_supervisord(sb):
     need_supervisord()
     base = [
