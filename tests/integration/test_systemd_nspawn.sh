@@ -111,17 +111,32 @@ systemd-nspawn -q -b -D "$root" --register=no --keep-unit --network-veth \
     </dev/null >"$tmp/console.log" 2>&1 &
 nspawn_pid=$!
 leader=
+# The container's init: nspawn's child that runs systemd. nspawn forks
+# an intermediate child first, which goes away: a pid taken too early is
+# not the leader, so look again until it is systemd.
 find_leader() {
-	leader=$(pgrep -P "$nspawn_pid" | head -n 1)
-	[ -n "$leader" ]
+	local pid
+	for pid in $(pgrep -P "$nspawn_pid"); do
+		if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = systemd ]; then
+			leader=$pid
+			return 0
+		fi
+	done
+	return 1
 }
 in_ct() { nsenter -t "$leader" -a "$@"; }
+last_state=
 booted() {
-	local s
-	s=$(in_ct systemctl is-system-running 2>/dev/null)
-	[ "$s" = running ] || [ "$s" = degraded ]
+	find_leader || return 1
+	last_state=$(in_ct systemctl is-system-running 2>&1)
+	[ "$last_state" = running ] || [ "$last_state" = degraded ] && return 0
+	# A job that never ends (seen once under load) keeps the system
+	# "starting" though everything this test needs is up.
+	[ "$(in_ct systemctl is-active multi-user.target 2>&1)" = active ]
 }
 if ! wait_for 60 "the container's init" find_leader || ! wait_for 90 "systemd to boot" booted; then
+	echo "last is-system-running: $last_state"
+	[ -n "$leader" ] && in_ct systemctl list-jobs --no-pager 2>&1 | head -n 10
 	tail -n 20 "$tmp/console.log"
 	fail "systemd-nspawn -b boots Debian 12"
 	finish
