@@ -7,6 +7,7 @@ output and exit code, --json, the prompt, tail -f, events, a hung daemon.
 import json
 import os
 import re
+import select
 import signal
 import subprocess
 import time
@@ -226,25 +227,38 @@ def test_version_and_shutdown(sb):
     check(sb.ctl("status").returncode == 7, "status after shutdown is not 7")
 
 
+def events_until(sb, p, want, timeout=10):
+    """Stop and start web until `superctl events` (p) has printed `want`:
+    that proves its subscription is in place, where a sleep would guess."""
+    got = b""
+    end = time.monotonic() + timeout
+
+    def done():
+        return want in got and got.endswith(b"\n")
+    while not done() and time.monotonic() < end:
+        sb.ctl("stop", "web")
+        sb.ctl("start", "web")
+        while not done() and select.select([p.stdout], [], [], 0.5)[0]:
+            chunk = os.read(p.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            got += chunk
+    return got
+
+
 def test_events(sb):
     setup(sb)
     p = sb.ctl_popen("events")
-    time.sleep(0.3)     # subscription in place (no event can be missed by a test otherwise)
-    check(sb.ctl("stop", "web").returncode == 0, "stop web")
-    got = b""
-    deadline = time.monotonic() + 10
-    while b"STOPPING -> STOPPED" not in got and time.monotonic() < deadline:
-        got += os.read(p.stdout.fileno(), 4096)
+    got = events_until(sb, p, b"web STOPPED -> STARTING")
     check(re.search(rb"^\S+ \S+ web RUNNING -> STOPPING \(pid \d+\)$", got, re.M),
           "no RUNNING -> STOPPING line: %r" % got)
     check(b"web STOPPING -> STOPPED" in got, "no STOPPED line: %r" % got)
     p.send_signal(signal.SIGINT)
     check(p.wait(10) == 0, "events after SIGINT is not 0")
     p = sb.ctl_popen("--json", "events")
-    time.sleep(0.3)
-    sb.ctl("start", "web")
-    line = p.stdout.readline()
-    ev = json.loads(line)
+    got = events_until(sb, p, b'"STARTING"')
+    evs = [json.loads(x) for x in got.splitlines() if x.strip()]
+    ev = ([e for e in evs if e.get("to") == "STARTING"] or [evs])[0]
     check(ev["name"] == "web" and ev["from"] == "STOPPED" and ev["to"] == "STARTING",
           "--json event: %r" % ev)
 

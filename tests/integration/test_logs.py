@@ -260,7 +260,7 @@ def plant_test(sb, make_trap):
     wait_until(lambda: "out.log" in sb.log() and "refused" in sb.log(), 5, "the refusal in superd's log")
     # SIGUSR2 must not follow it either.
     os.kill(superd_pid(sb), signal.SIGUSR2)
-    time.sleep(0.2)
+    wait_until(lambda: "log files reopened" in sb.log(), 5, "the reopen")
     check(read_text(victim) == "SECRET\n", "victim changed after reopen")
     check(sb.proc("evil")["state"] == "RUNNING", "program not RUNNING")
 
