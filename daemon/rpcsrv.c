@@ -770,7 +770,55 @@ rpcsrv_all(struct rpcsrv_call *c, struct process **procs, size_t n,
 	return 1;
 }
 
-/* The processes of a group (registry order), malloc'd. */
+struct rpcsrv_ranked {
+	struct process *p;
+	size_t	 group_at;	/* first index of its group in the registry */
+	size_t	 at;		/* its own index: ties keep the config order */
+};
+
+static int
+rpcsrv_ranked_cmp(const void *a, const void *b)
+{
+	const struct rpcsrv_ranked *x = a, *y = b;
+
+	if (x->group_at != y->group_at)
+		return x->group_at < y->group_at ? -1 : 1;
+	if (x->p->conf->priority != y->p->conf->priority)
+		return x->p->conf->priority < y->p->conf->priority ? -1 : 1;
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/*
+ * supervisord's priority order: groups as the registry has them (by
+ * priority, then name), and within a group a stable sort by process
+ * priority alone, so equal ones keep the order [group:x] names them in.
+ */
+static void
+rpcsrv_priority_order(struct process **procs, size_t n)
+{
+	struct rpcsrv_ranked *r;
+	size_t i, j;
+
+	if (n < 2 || (r = calloc(n, sizeof(*r))) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		r[i].p = procs[i];
+		r[i].group_at = i;
+		r[i].at = i;
+		for (j = 0; j < i; j++)
+			if (strcmp(procs[j]->conf->group,
+			    procs[i]->conf->group) == 0) {
+				r[i].group_at = r[j].group_at;
+				break;
+			}
+	}
+	qsort(r, n, sizeof(*r), rpcsrv_ranked_cmp);
+	for (i = 0; i < n; i++)
+		procs[i] = r[i].p;
+	free(r);
+}
+
+/* The processes of a group (priority order), malloc'd. */
 static int
 rpcsrv_group_procs(struct rpcsrv_call *c, const char *group,
     struct process ***out, size_t *nout)
@@ -785,6 +833,7 @@ rpcsrv_group_procs(struct rpcsrv_call *c, const char *group,
 	names[0] = spec;
 	if (supervisor_match(c->sup, names, 1, out, nout, &unmatched) == -1)
 		return rpcsrv_fault_named(c, XMLRPC_BAD_NAME, group);
+	rpcsrv_priority_order(*out, *nout);
 	return 0;
 }
 
@@ -798,6 +847,7 @@ rpcsrv_all_procs(struct rpcsrv_call *c, struct process ***out, size_t *n)
 		return rpcsrv_fault(c, XMLRPC_FAILED, "FAILED: out of memory");
 	if (*n > 0)
 		memcpy(*out, procs, *n * sizeof(**out));
+	rpcsrv_priority_order(*out, *n);
 	return 0;
 }
 
@@ -1102,22 +1152,78 @@ rpcsrv_getProcessInfo(struct rpcsrv_call *c, json_t *params, json_t **result)
 }
 
 static int
+rpcsrv_lexical_cmp(const void *a, const void *b)
+{
+	const struct process *x = *(struct process *const *)a;
+	const struct process *y = *(struct process *const *)b;
+	int d = strcmp(x->conf->group, y->conf->group);
+
+	return d != 0 ? d : strcmp(x->conf->name, y->conf->name);
+}
+
+static int
 rpcsrv_getAllProcessInfo(struct rpcsrv_call *c, json_t *params,
     json_t **result)
 {
-	struct process *const *procs;
+	struct process **procs;
 	size_t i, n;
 	json_t *a;
 
 	if (rpcsrv_nparams(c, params, 0, 0) == -1)
 		return -1;
-	procs = supervisor_processes(c->sup, &n);
-	if ((a = json_array()) == NULL)
+	/* supervisord answers in lexical order (group, then name), not in
+	 * priority order: supervisorctl status prints it as it comes. */
+	if (rpcsrv_all_procs(c, &procs, &n) == -1)
+		return -1;
+	if (n > 1)
+		qsort(procs, n, sizeof(*procs), rpcsrv_lexical_cmp);
+	if ((a = json_array()) == NULL) {
+		free(procs);
 		return rpcsrv_fault(c, XMLRPC_FAILED, "FAILED: out of memory");
+	}
 	for (i = 0; i < n; i++)
 		json_array_append_new(a, rpcsrv_info(c->sup, procs[i]));
+	free(procs);
 	*result = a;
 	return 0;
+}
+
+struct rpcsrv_named {
+	json_t	*v;
+	size_t	 idx;
+};
+
+static int
+rpcsrv_named_cmp(const void *a, const void *b)
+{
+	const struct rpcsrv_named *x = a, *y = b;
+	int d = strcmp(json_string_value(json_object_get(x->v, "name")),
+	    json_string_value(json_object_get(y->v, "name")));
+
+	if (d != 0)
+		return d;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* A stable sort of structs by their "name", as supervisord's
+ * getAllConfigInfo does (its configinfo.sort(key=name)). */
+static void
+rpcsrv_sort_by_name(json_t *a)
+{
+	struct rpcsrv_named *v;
+	size_t i, n = json_array_size(a);
+
+	if (n < 2 || (v = calloc(n, sizeof(*v))) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		v[i].v = json_incref(json_array_get(a, i));
+		v[i].idx = i;
+	}
+	qsort(v, n, sizeof(*v), rpcsrv_named_cmp);
+	json_array_clear(a);
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, v[i].v);
+	free(v);
 }
 
 static json_t *
@@ -1195,6 +1301,7 @@ rpcsrv_getAllConfigInfo(struct rpcsrv_call *c, json_t *params,
 				json_array_append_new(a, d);
 		}
 	}
+	rpcsrv_sort_by_name(a);
 	*result = a;
 	return 0;
 }

@@ -206,6 +206,55 @@ def test_start_all_order_remove_add(sb):
     same(sides, "status", "worker:*")
 
 
+ORDERED = """
+[program:zeta]
+command=/bin/sleep 1000
+startsecs=0
+priority=1
+
+[program:beta]
+command=/bin/sleep 1000
+startsecs=0
+autostart=false
+
+[program:alpha]
+command=/bin/sleep 1000
+startsecs=0
+autostart=false
+
+[program:gamma]
+command=/bin/sleep 1000
+startsecs=0
+priority=5
+autostart=false
+
+[group:grp]
+programs=beta,alpha,gamma
+"""
+
+
+def test_listing_orders(sb):
+    """status lists lexically (group, then name), avail by process name,
+    group and all operations by priority then name, whatever order a
+    [group:x] names its programs in and whatever the priorities."""
+    global PROGRAMS
+    saved = PROGRAMS
+    PROGRAMS = saved + ORDERED
+    try:
+        sides = pair(sb)
+    finally:
+        PROGRAMS = saved
+    same(sides, "status")
+    same(sides, "avail")
+    same(sides, "start", "grp:*")
+    same(sides, "status", "grp:*")
+    same(sides, "stop", "grp:*")
+    same(sides, "start", "grp:alpha", "zeta", "grp:beta")
+    for s in sides:
+        check(s.ctl("stop", "zeta")[0] == 0, "stop zeta")
+    same(sides, "start", "all")
+
+
 def test_signal_clear_tail(sb):
     sides = pair(sb)
     same(sides, "signal", "HUP", "worker:*")
