@@ -23,6 +23,7 @@
 #include "http.h"
 #include "log.h"
 #include "notify.h"
+#include "probe.h"
 #include "process.h"
 #include "reexec.h"
 #include "signals.h"
@@ -477,6 +478,7 @@ main(int argc, char *argv[])
 	http_free(http);
 	signals_free(sigs);
 	supervisor_free(m.sv);
+	probe_dns_free();
 	notify_free();
 	if (pidfile_written)
 		(void)unlink(pidfile);

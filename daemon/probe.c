@@ -7,10 +7,12 @@
  * failed fork) is reported from a zero timer so that the callback never
  * runs inside probe_run().
  *
- * Host names: only numeric addresses and "localhost" (taken as
- * 127.0.0.1) are used. getaddrinfo() on a name may wait for DNS for
- * seconds, which would stall every process the loop serves, so any
- * other name fails the probe with a reason that says so.
+ * Host names: numeric addresses are used as they are and "localhost" is
+ * 127.0.0.1; any other name is resolved by libevent's evdns inside the
+ * loop (/etc/hosts, then the servers of /etc/resolv.conf), never by
+ * getaddrinfo(), which may wait for DNS for seconds and would stall
+ * every process the loop serves. The probe's deadline covers the
+ * lookup too.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -28,7 +30,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/dns.h>
 #include <event2/event.h>
+#include <event2/util.h>
 #include <http_parser.h>
 
 #include "fdio.h"
@@ -54,6 +58,11 @@ struct probe {
 	char		 soon_why[128];
 	bool		 in_cb;		/* cancel of itself from its cb */
 
+	/* tcp and http: a name being resolved */
+	struct evdns_getaddrinfo_request *dns_req;
+	char		*host;		/* for the Host header */
+	char		*path;
+
 	/* http */
 	char		*req;
 	size_t		 reqlen;
@@ -70,6 +79,11 @@ struct probe {
 
 /* Probes with a live child, until probe_reaped() sees it. */
 static struct probe *probe_children;
+
+/* The resolver for names, made at the first one (no cost otherwise;
+ * disarmed when idle, so no timer wakes the loop). */
+static struct evdns_base *probe_dns;
+static struct event_base *probe_dns_owner;
 
 struct probe_notify {
 	struct event	*ev;
@@ -98,6 +112,13 @@ probe_unlink_child(struct probe *p)
 static void
 probe_release(struct probe *p)
 {
+	/* Its callback runs at once with EVUTIL_EAI_CANCEL and only clears
+	 * dns_req. */
+	if (p->dns_req != NULL)
+		evdns_getaddrinfo_cancel(p->dns_req);
+	free(p->host);
+	free(p->path);
+	p->host = p->path = NULL;
 	if (p->io != NULL)
 		event_free(p->io);
 	if (p->deadline != NULL)
@@ -322,68 +343,28 @@ probe_on_io(evutil_socket_t fd, short what, void *arg)
 		probe_http_read(p);
 }
 
-/* Numeric addresses and localhost only: see the comment at the top. */
-static int
-probe_resolve(const struct probe_conf *conf, struct sockaddr_storage *ss,
-    socklen_t *sslen, char *why, size_t whylen)
-{
-	struct addrinfo hints, *res = NULL;
-	const char *host = conf->host;
-	char port[16];
-	int r;
-
-	if (host == NULL || *host == '\0' || strcmp(host, "localhost") == 0)
-		host = "127.0.0.1";
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	snprintf(port, sizeof(port), "%d", conf->port);
-	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
-		if (r == EAI_NONAME)
-			snprintf(why, whylen, "%s: not a numeric address "
-			    "(names other than localhost are not resolved)",
-			    host);
-		else
-			snprintf(why, whylen, "%s: %s", host, gai_strerror(r));
-		return -1;
-	}
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*sslen = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
-}
-
+/* Connect to a resolved address; the outcome arrives from the loop. */
 static void
-probe_start_connect(struct probe *p, const struct probe_conf *conf)
+probe_connect_to(struct probe *p, const struct sockaddr *sa, socklen_t len)
 {
-	struct sockaddr_storage ss;
-	socklen_t sslen;
 	char why[160];
 
-	if (probe_resolve(conf, &ss, &sslen, why, sizeof(why)) == -1) {
-		probe_report_soon(p, false, why);
-		return;
-	}
 	if (p->kind == PROBE_HTTP) {
 		p->req = xprintf("GET %s HTTP/1.0\r\nHost: %s\r\n"
-		    "Connection: close\r\n\r\n",
-		    conf->path != NULL && *conf->path != '\0' ? conf->path :
-		    "/", conf->host != NULL ? conf->host : "localhost");
+		    "Connection: close\r\n\r\n", p->path, p->host);
 		p->reqlen = strlen(p->req);
 		http_parser_init(&p->parser, HTTP_RESPONSE);
 		p->parser.data = p;
 	}
 	p->status = -1;		/* connecting */
-	p->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	p->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (p->fd == -1) {
 		snprintf(why, sizeof(why), "socket: %s", strerror(errno));
 		probe_report_soon(p, false, why);
 		return;
 	}
-	if (connect(p->fd, (struct sockaddr *)&ss, sslen) == -1 &&
-	    errno != EINPROGRESS) {
+	if (connect(p->fd, sa, len) == -1 && errno != EINPROGRESS) {
 		snprintf(why, sizeof(why), "connect: %s", strerror(errno));
 		probe_report_soon(p, false, why);
 		return;
@@ -394,6 +375,98 @@ probe_start_connect(struct probe *p, const struct probe_conf *conf)
 	    p);
 	if (p->io == NULL || event_add(p->io, NULL) == -1)
 		probe_report_soon(p, false, "event_add failed");
+}
+
+/* evdns answered (possibly from inside evdns_getaddrinfo()). */
+static void
+probe_on_resolved(int err, struct evutil_addrinfo *res, void *arg)
+{
+	struct probe *p = arg;
+	char why[160];
+
+	p->dns_req = NULL;
+	if (err == EVUTIL_EAI_CANCEL)
+		return;		/* released: p is going away */
+	if (err != 0 || res == NULL) {
+		snprintf(why, sizeof(why), "%s: %s", p->host,
+		    evutil_gai_strerror(err));
+		probe_report_soon(p, false, why);
+	} else
+		probe_connect_to(p, res->ai_addr, (socklen_t)res->ai_addrlen);
+	if (res != NULL)
+		evutil_freeaddrinfo(res);
+}
+
+static struct evdns_base *
+probe_dns_base(struct event_base *base)
+{
+	if (probe_dns != NULL && probe_dns_owner != base) {
+		evdns_base_free(probe_dns, 0);
+		probe_dns = NULL;
+	}
+	if (probe_dns == NULL) {
+		probe_dns = evdns_base_new(base,
+		    EVDNS_BASE_INITIALIZE_NAMESERVERS |
+		    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+		/* (That reads /etc/hosts too.) Without a usable
+		 * resolv.conf, /etc/hosts still answers. */
+		if (probe_dns == NULL &&
+		    (probe_dns = evdns_base_new(base,
+		    EVDNS_BASE_DISABLE_WHEN_INACTIVE)) != NULL)
+			(void)evdns_base_load_hosts(probe_dns, NULL);
+		probe_dns_owner = base;
+	}
+	return probe_dns;
+}
+
+void
+probe_dns_free(void)
+{
+	if (probe_dns != NULL)
+		evdns_base_free(probe_dns, 1);
+	probe_dns = NULL;
+	probe_dns_owner = NULL;
+}
+
+static void
+probe_start_connect(struct probe *p, const struct probe_conf *conf)
+{
+	struct evutil_addrinfo hints, *res = NULL;
+	struct evdns_getaddrinfo_request *req;
+	struct evdns_base *dns;
+	const char *host = conf->host;
+	char port[16], why[160];
+	int r;
+
+	if (host == NULL || *host == '\0' || strcmp(host, "localhost") == 0)
+		host = "127.0.0.1";
+	p->host = xstrdup(conf->host != NULL && *conf->host != '\0' ?
+	    conf->host : "localhost");
+	p->path = xstrdup(conf->path != NULL && *conf->path != '\0' ?
+	    conf->path : "/");
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	hints.ai_flags = EVUTIL_AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%d", conf->port);
+	/* A numeric address needs no resolver. */
+	hints.ai_flags |= EVUTIL_AI_NUMERICHOST;
+	if ((r = evutil_getaddrinfo(host, port, &hints, &res)) == 0) {
+		probe_connect_to(p, res->ai_addr, (socklen_t)res->ai_addrlen);
+		evutil_freeaddrinfo(res);
+		return;
+	}
+	hints.ai_flags &= ~EVUTIL_AI_NUMERICHOST;
+	if ((dns = probe_dns_base(p->base)) == NULL) {
+		snprintf(why, sizeof(why), "%s: no resolver", host);
+		probe_report_soon(p, false, why);
+		return;
+	}
+	/* NULL when it answered already (a hosts entry, an error): the
+	 * callback has run then. */
+	req = evdns_getaddrinfo(dns, host, port, &hints, probe_on_resolved, p);
+	p->dns_req = req;
 }
 
 /*

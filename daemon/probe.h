@@ -31,8 +31,8 @@ typedef void (*probe_cb)(bool ok, const char *why, void *arg);
  * from inside probe_run), unless probe_cancel() comes first. An EXEC
  * probe's child is reaped by the supervisor's SIGCHLD loop, which hands
  * its pid to probe_reaped(). NULL on allocation failure.
- * TCP and HTTP hosts must be numeric or "localhost" (127.0.0.1): a name
- * would need a resolver that can block the loop, so it fails the probe.
+ * TCP and HTTP hosts: numeric, "localhost" (127.0.0.1), or a name that
+ * evdns resolves in the loop (/etc/hosts, then DNS) within the deadline.
  * EXEC: argv[0] without a slash is looked up in superd's own PATH; the
  * child has /dev/null as fds 0-2 and its own process group, killed
  * (SIGKILL) at the deadline or on cancel. With `as` (the program's
@@ -49,6 +49,9 @@ void	probe_cancel(struct probe *);
 /* The SIGCHLD loop reaped `pid`: true when it was a probe's child (its
  * probe then reports), false when no probe owns it. */
 bool	probe_reaped(pid_t pid, int status);
+
+/* At exit: the resolver made for names, if any. */
+void	probe_dns_free(void);
 
 /* Called once when a datagram with READY=1 arrives; later ones change
  * nothing until probe_notify_reset(). */

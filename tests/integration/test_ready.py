@@ -5,6 +5,7 @@ failed start (BACKOFF, then FATAL); READY=1 datagrams after the first
 change nothing. State changes are watched through events.subscribe."""
 
 import os
+import shutil
 import socket
 import sys
 import time
@@ -127,6 +128,28 @@ def test_ready_exec_runs_as_the_program(sb):
     sb.start()
     p, seen = sb.wait_state("app", "RUNNING", timeout=10)
     check("FATAL" not in seen, "the check did not run as nobody in /: %s" % seen)
+
+
+def test_ready_by_host_name(sb):
+    """A check against a name: resolved in the loop from /etc/hosts (here
+    a private one, bind-mounted in a mount namespace of superd's own),
+    and superd goes on answering while a name nobody has fails."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        harness.skip("needs root and unshare for a private /etc/hosts")
+    hosts = sb.write("hosts", "127.0.0.1 localhost\n127.0.0.1 app.superd.test\n")
+    port = free_port()
+    sb.config(program("app", late(sb, "http", port, 0, "200"),
+                      ready="http://app.superd.test:%d/ready" % port,
+                      ready_timeout=10, startsecs=None) +
+              program("other", "sleep 1000", ready="tcp://nosuch.superd.test:%d" % port,
+                      ready_timeout=3, startretries=0, startsecs=None))
+    sb.start(prefix=["unshare", "-m", "--propagation", "private", "sh", "-c",
+                     'mount --bind "$0" /etc/hosts && exec "$@"', hosts])
+    sb.wait_state("app", "RUNNING", timeout=15)
+    p, _ = sb.wait_state("other", "FATAL", timeout=20)
+    check("nosuch.superd.test" in p["spawnerr"] or "timed out" in p["spawnerr"],
+          "spawnerr %r" % p["spawnerr"])
+    check(sb.call("daemon.version")["api"] == 1, "superd answers")
 
 
 def test_ready_http_500_is_not_ready(sb):
