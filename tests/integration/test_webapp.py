@@ -232,8 +232,9 @@ def test_restart_under_load(sb):
 
 def test_stop_leaves_no_worker(sb):
     port, master = start_web(sb)
-    procs = gunicorn_procs(sb)
-    check(len(procs) == 4, "expected master + 3 workers, found %r" % procs)
+    # The workers boot after the master answers for the first time.
+    procs = wait_until(lambda: (lambda p: len(p) == 4 and p)(gunicorn_procs(sb)), 15,
+                       "master + 3 workers")
     r = sb.ctl("stop", "web", timeout=30)
     check(r.returncode == 0, "superctl stop web: %d %s%s" % (r.returncode, r.stdout, r.stderr))
     check(sb.proc("web")["state"] == "STOPPED", "web is not STOPPED")
