@@ -227,14 +227,15 @@ def test_version_and_shutdown(sb):
     check(sb.ctl("status").returncode == 7, "status after shutdown is not 7")
 
 
-def events_until(sb, p, want, timeout=10):
-    """Stop and start web until `superctl events` (p) has printed `want`:
-    that proves its subscription is in place, where a sleep would guess."""
+def events_until(sb, p, wants, timeout=10):
+    """Stop and start web until `superctl events` (p) has printed every
+    one of `wants`: that proves its subscription is in place, where a
+    sleep would guess."""
     got = b""
     end = time.monotonic() + timeout
 
     def done():
-        return want in got and got.endswith(b"\n")
+        return all(w in got for w in wants) and got.endswith(b"\n")
     while not done() and time.monotonic() < end:
         sb.ctl("stop", "web")
         sb.ctl("start", "web")
@@ -249,14 +250,14 @@ def events_until(sb, p, want, timeout=10):
 def test_events(sb):
     setup(sb)
     p = sb.ctl_popen("events")
-    got = events_until(sb, p, b"web STOPPED -> STARTING")
+    got = events_until(sb, p, [b"web RUNNING -> STOPPING", b"web STOPPING -> STOPPED"])
     check(re.search(rb"^\S+ \S+ web RUNNING -> STOPPING \(pid \d+\)$", got, re.M),
           "no RUNNING -> STOPPING line: %r" % got)
     check(b"web STOPPING -> STOPPED" in got, "no STOPPED line: %r" % got)
     p.send_signal(signal.SIGINT)
     check(p.wait(10) == 0, "events after SIGINT is not 0")
     p = sb.ctl_popen("--json", "events")
-    got = events_until(sb, p, b'"STARTING"')
+    got = events_until(sb, p, [b'"STARTING"'])
     evs = [json.loads(x) for x in got.splitlines() if x.strip()]
     ev = ([e for e in evs if e.get("to") == "STARTING"] or [evs])[0]
     check(ev["name"] == "web" and ev["from"] == "STOPPED" and ev["to"] == "STARTING",
