@@ -797,20 +797,16 @@ static void
 rpcsrv_priority_order(struct process **procs, size_t n)
 {
 	struct rpcsrv_ranked *r;
-	size_t i, j;
+	size_t i;
 
 	if (n < 2 || (r = calloc(n, sizeof(*r))) == NULL)
 		return;
+	/* The registry keeps each group's processes together. */
 	for (i = 0; i < n; i++) {
 		r[i].p = procs[i];
-		r[i].group_at = i;
 		r[i].at = i;
-		for (j = 0; j < i; j++)
-			if (strcmp(procs[j]->conf->group,
-			    procs[i]->conf->group) == 0) {
-				r[i].group_at = r[j].group_at;
-				break;
-			}
+		r[i].group_at = i > 0 && strcmp(procs[i - 1]->conf->group,
+		    procs[i]->conf->group) == 0 ? r[i - 1].group_at : i;
 	}
 	qsort(r, n, sizeof(*r), rpcsrv_ranked_cmp);
 	for (i = 0; i < n; i++)

@@ -359,6 +359,32 @@ def test_wait_does_not_block_others(sb):
     check(p.supervisor.getProcessInfo("slow")["statename"] == "RUNNING", "running")
 
 
+def test_client_gone_during_a_waiting_multicall(sb):
+    """A multicall waiting on a slow start, its client gone: the pending
+    call is dropped with the connection (no timer left to fire on freed
+    memory: the ASan run checks that), the start goes on, and the
+    calls after the waiting one never run."""
+    slow = ("\n[program:slow]\ncommand=/bin/sleep 1000\nstartsecs=2\nautostart=false\n"
+            "\n[program:after]\ncommand=/bin/sleep 1000\nstartsecs=0\nautostart=false\n")
+    s, p = superd_side(sb, slow)
+    body = xmlrpc.client.dumps(([
+        {"methodName": "supervisor.startProcess", "params": ["slow"]},
+        {"methodName": "supervisor.startProcess", "params": ["after"]}],),
+        "system.multicall").encode()
+    c = socket.socket(socket.AF_UNIX)
+    c.connect(os.path.join(s.dir, "s.sock"))
+    c.sendall(b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    wait_until(lambda: p.supervisor.getProcessInfo("slow")["statename"] == "STARTING",
+               5, "slow STARTING")
+    c.close()
+    wait_until(lambda: p.supervisor.getProcessInfo("slow")["statename"] == "RUNNING",
+               10, "slow RUNNING after its client went")
+    check(p.supervisor.getProcessInfo("after")["statename"] == "STOPPED",
+          "a call after the waiting one ran without its client")
+    check(p.supervisor.getState()["statename"] == "RUNNING", "superd answers")
+
+
 LISTENER = r"""
 import os, sys, xmlrpc.client
 sys.path.append("/usr/lib/python3/dist-packages")
