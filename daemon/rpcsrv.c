@@ -1322,44 +1322,82 @@ rpcsrv_bytes(const char *data, size_t len)
 	return methods_string_from_bytes(data != NULL ? data : "", len);
 }
 
+/* A process log call's (name, offset, length) and the stream's ring:
+ * its bytes from absolute offset *first on, *total written in all. */
+struct rpcsrv_logargs {
+	long long offset;
+	long long length;
+	char	*data;		/* malloc'd */
+	long long first;
+	long long total;
+};
+
+static int
+rpcsrv_log_args(struct rpcsrv_call *c, json_t *params, enum output_stream s,
+    bool (*valid)(long long offset, long long length),
+    struct rpcsrv_logargs *a)
+{
+	struct process *p;
+	const char *spec;
+	uint64_t total;
+	size_t len;
+
+	memset(a, 0, sizeof(*a));
+	if (rpcsrv_nparams(c, params, 3, 3) == -1 ||
+	    rpcsrv_str(c, params, 0, &spec) == -1 ||
+	    rpcsrv_int(c, params, 1, &a->offset) == -1 ||
+	    rpcsrv_int(c, params, 2, &a->length) == -1 ||
+	    rpcsrv_one(c, spec, &p) == -1)
+		return -1;
+	if (valid != NULL && !valid(a->offset, a->length))
+		return rpcsrv_fault_named(c, XMLRPC_BAD_ARGUMENTS, NULL);
+	if (rpcsrv_ring(p, s, &a->data, &len, &total) == -1)
+		return rpcsrv_fault_named(c, XMLRPC_NO_FILE, spec);
+	a->total = (long long)total;
+	a->first = a->total - (long long)len;
+	return 0;
+}
+
+/* Bytes [start, end) as far as the ring still has them; frees data. */
+static json_t *
+rpcsrv_log_slice(struct rpcsrv_logargs *a, long long start, long long end)
+{
+	json_t *v;
+
+	if (end > a->total)
+		end = a->total;
+	if (start < a->first)
+		start = a->first;
+	if (start > end)
+		start = end;
+	v = rpcsrv_bytes(a->data + (start - a->first), (size_t)(end - start));
+	free(a->data);
+	a->data = NULL;
+	return v;
+}
+
+static bool
+rpcsrv_read_valid(long long offset, long long length)
+{
+	return !((offset < 0 && length != 0) || length < 0);
+}
+
 /* supervisord's readFile: offset < 0 from the end, length 0 to the
  * end. */
 static int
 rpcsrv_read(struct rpcsrv_call *c, json_t *params, enum output_stream s,
     json_t **result)
 {
-	struct process *p;
-	const char *spec;
-	long long offset = 0, length = 0;
-	uint64_t total, first;
-	char *data = NULL;
-	size_t len;
-	long long start, end;
+	struct rpcsrv_logargs a;
+	long long start;
 
-	if (rpcsrv_nparams(c, params, 3, 3) == -1 ||
-	    rpcsrv_str(c, params, 0, &spec) == -1 ||
-	    rpcsrv_int(c, params, 1, &offset) == -1 ||
-	    rpcsrv_int(c, params, 2, &length) == -1 ||
-	    rpcsrv_one(c, spec, &p) == -1)
+	if (rpcsrv_log_args(c, params, s, rpcsrv_read_valid, &a) == -1)
 		return -1;
-	if ((offset < 0 && length != 0) || length < 0)
-		return rpcsrv_fault_named(c, XMLRPC_BAD_ARGUMENTS, NULL);
-	if (rpcsrv_ring(p, s, &data, &len, &total) == -1)
-		return rpcsrv_fault_named(c, XMLRPC_NO_FILE, spec);
-	first = total - len;
-	start = offset < 0 ? (long long)total + offset : offset;
+	start = a.offset < 0 ? a.total + a.offset : a.offset;
 	if (start < 0)
 		start = 0;
-	end = length == 0 ? (long long)total : start + length;
-	if (end > (long long)total)
-		end = (long long)total;
-	if (start < (long long)first)
-		start = (long long)first;
-	if (start > end)
-		start = end;
-	*result = rpcsrv_bytes(data + (start - (long long)first),
-	    (size_t)(end - start));
-	free(data);
+	*result = rpcsrv_log_slice(&a, start, a.length == 0 ? a.total :
+	    start + a.length);
 	return 0;
 }
 
@@ -1375,52 +1413,35 @@ rpcsrv_readProcessStderrLog(struct rpcsrv_call *c, json_t *pa, json_t **r)
 	return rpcsrv_read(c, pa, OUTPUT_STDERR, r);
 }
 
-/* tailFile: [bytes, offset, overflow]. */
+/* supervisord's tailFile() arithmetic, negative values included, over
+ * the bytes written so far: [bytes, offset, overflow]. */
 static int
 rpcsrv_tail(struct rpcsrv_call *c, json_t *params, enum output_stream s,
     json_t **result)
 {
-	struct process *p;
-	const char *spec;
-	long long offset = 0, length = 0, start, end;
-	uint64_t total, first;
-	char *data = NULL;
-	size_t len;
+	struct rpcsrv_logargs a;
+	long long offset, length;
 	bool overflow = false;
 
-	if (rpcsrv_nparams(c, params, 3, 3) == -1 ||
-	    rpcsrv_str(c, params, 0, &spec) == -1 ||
-	    rpcsrv_int(c, params, 1, &offset) == -1 ||
-	    rpcsrv_int(c, params, 2, &length) == -1 ||
-	    rpcsrv_one(c, spec, &p) == -1)
+	if (rpcsrv_log_args(c, params, s, NULL, &a) == -1)
 		return -1;
-	if (rpcsrv_ring(p, s, &data, &len, &total) == -1)
-		return rpcsrv_fault_named(c, XMLRPC_NO_FILE, spec);
-	/* supervisord's tailFile() arithmetic, negative values included,
-	 * over the bytes written so far (`total`). */
-	first = total - len;
-	if ((long long)total > offset + length) {
+	offset = a.offset;
+	length = a.length;
+	if (a.total > offset + length) {
 		overflow = true;
-		offset = (long long)total - 1;
+		offset = a.total - 1;
 	}
-	if (offset + length > (long long)total) {
-		if (offset > (long long)total - 1)
+	if (offset + length > a.total) {
+		if (offset > a.total - 1)
 			length = 0;
-		offset = (long long)total - length;
+		offset = a.total - length;
 	}
 	if (offset < 0)
 		offset = 0;
 	if (length < 0)
 		length = 0;
-	start = offset < (long long)first ? (long long)first : offset;
-	end = offset + length > (long long)total ? (long long)total :
-	    offset + length;
-	if (end < start)
-		end = start;
-	*result = json_pack("[o, I, b]", rpcsrv_bytes(data +
-	    (start - (long long)first), (size_t)(end - start)),
-	    (json_int_t)total, overflow);
-	free(data);
+	*result = json_pack("[o, I, b]", rpcsrv_log_slice(&a, offset,
+	    offset + length), (json_int_t)a.total, overflow);
 	return 0;
 }
 
