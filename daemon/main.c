@@ -292,7 +292,8 @@ main(int argc, char *argv[])
 	struct signals *sigs;
 	struct event_config *ecfg;
 	struct config *cfg;
-	const char *path = NULL;
+	const struct config *live;
+	const char *path = NULL, *sock;
 	int ch, level = -1, flags = 0, ready_fd = -1, state_fd = -1;
 	json_t *state = NULL;
 	bool check = false, daemonize = false, pidfile_written = false;
@@ -391,17 +392,18 @@ main(int argc, char *argv[])
 
 	/* supervisord's HTTP face: the socket's HTTP connections and
 	 * [inet_http_server] (SPEC section 11). */
+	live = supervisor_config(m.sv);
+	sock = live->socket != NULL ? live->socket : CONFIG_DEFAULT_SOCKET;
 	memset(&hopts, 0, sizeof(hopts));
 	hopts.sup = m.sv;
-	hopts.socket = supervisor_config(m.sv)->socket != NULL ?
-	    supervisor_config(m.sv)->socket : CONFIG_DEFAULT_SOCKET;
-	hopts.config_path = supervisor_config(m.sv)->path;
-	hopts.unix_username = supervisor_config(m.sv)->username;
-	hopts.unix_password = supervisor_config(m.sv)->password;
-	hopts.inet_host = supervisor_config(m.sv)->inet_host;
-	hopts.inet_port = supervisor_config(m.sv)->inet_port;
-	hopts.inet_username = supervisor_config(m.sv)->inet_username;
-	hopts.inet_password = supervisor_config(m.sv)->inet_password;
+	hopts.socket = sock;
+	hopts.config_path = live->path;
+	hopts.unix_username = live->username;
+	hopts.unix_password = live->password;
+	hopts.inet_host = live->inet_host;
+	hopts.inet_port = live->inet_port;
+	hopts.inet_username = live->inet_username;
+	hopts.inet_password = live->inet_password;
 	hopts.on_shutdown = main_on_shutdown;
 	hopts.arg = &m;
 	if ((http = http_new(m.base, &hopts)) == NULL && state_fd != -1)
@@ -414,12 +416,11 @@ main(int argc, char *argv[])
 	}
 
 	memset(&copts, 0, sizeof(copts));
-	copts.socket = supervisor_config(m.sv)->socket != NULL ?
-	    supervisor_config(m.sv)->socket : CONFIG_DEFAULT_SOCKET;
-	copts.mode = supervisor_config(m.sv)->socket_mode;
-	copts.owner = supervisor_config(m.sv)->socket_owner;
-	copts.readonly_group = supervisor_config(m.sv)->readonly_group;
-	copts.config_path = supervisor_config(m.sv)->path;
+	copts.socket = sock;
+	copts.mode = live->socket_mode;
+	copts.owner = live->socket_owner;
+	copts.readonly_group = live->readonly_group;
+	copts.config_path = live->path;
 	copts.on_shutdown = main_on_shutdown;
 	copts.arg = &m;
 	copts.on_http = http != NULL ? http_adopt_unix : NULL;
@@ -437,9 +438,8 @@ main(int argc, char *argv[])
 		event_base_free(m.base);
 		return 1;
 	}
-	if (supervisor_config(m.sv)->pidfile != NULL) {
-		if ((pidfile = strdup(supervisor_config(m.sv)->pidfile)) ==
-		    NULL)
+	if (live->pidfile != NULL) {
+		if ((pidfile = strdup(live->pidfile)) == NULL)
 			fatalx("out of memory");
 		if (main_write_pidfile(pidfile) == -1)
 			log_syserr("cannot write pidfile %s", pidfile);

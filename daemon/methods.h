@@ -129,6 +129,10 @@ int	methods_flags(const char *name);
 /* A JSON string from arbitrary bytes: invalid UTF-8 sequences and NUL
  * become U+FFFD. New reference, NULL on allocation failure. */
 json_t *methods_string_from_bytes(const char *data, size_t len);
+/* Where a log goes, as process.list says it: its path, /dev/stdout,
+ * /dev/stderr, or "NONE". */
+struct log_conf;
+const char *methods_log_path(const struct log_conf *);
 
 #ifdef METHODS_INTERNAL
 /*

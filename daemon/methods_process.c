@@ -37,7 +37,7 @@
 /* ---------------------------------------------------------------- */
 /* process.list */
 
-static const char *
+const char *
 methods_log_path(const struct log_conf *log)
 {
 	switch (log->target) {

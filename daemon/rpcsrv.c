@@ -173,19 +173,6 @@ rpcsrv_find(struct supervisor *sup, const char *group, const char *name)
 	return NULL;
 }
 
-static bool
-rpcsrv_group_exists(struct supervisor *sup, const char *group)
-{
-	struct process *const *procs;
-	size_t i, n;
-
-	procs = supervisor_processes(sup, &n);
-	for (i = 0; i < n; i++)
-		if (strcmp(procs[i]->conf->group, group) == 0)
-			return true;
-	return false;
-}
-
 /*
  * Resolve a namespec: 0 with *p (NULL for a whole group, *group set),
  * -1 after BAD_NAME.
@@ -207,7 +194,7 @@ rpcsrv_namespec(struct rpcsrv_call *c, const char *spec, char *group,
 		snprintf(group, glen, "%s", spec);
 		pname = spec;
 	}
-	if (!rpcsrv_group_exists(c->sup, group))
+	if (!supervisor_group_in_use(c->sup, group))
 		return rpcsrv_fault_named(c, XMLRPC_BAD_NAME, spec);
 	if (pname == NULL)
 		return 0;
@@ -232,19 +219,11 @@ rpcsrv_one(struct rpcsrv_call *c, const char *spec, struct process **p)
 /* ---------------------------------------------------------------- */
 /* Structures. */
 
+/* supervisord says "" where process.list says NONE. */
 static const char *
 rpcsrv_log_path(const struct log_conf *log)
 {
-	switch (log->target) {
-	case LOG_TARGET_FILE:
-		return log->path != NULL ? log->path : "";
-	case LOG_TARGET_STDOUT:
-		return "/dev/stdout";
-	case LOG_TARGET_STDERR:
-		return "/dev/stderr";
-	default:
-		return "";
-	}
+	return log->target == LOG_TARGET_NONE ? "" : methods_log_path(log);
 }
 
 static void
@@ -823,7 +802,7 @@ rpcsrv_group_procs(struct rpcsrv_call *c, const char *group,
 	const char *unmatched;
 	char spec[300];
 
-	if (!rpcsrv_group_exists(c->sup, group))
+	if (!supervisor_group_in_use(c->sup, group))
 		return rpcsrv_fault_named(c, XMLRPC_BAD_NAME, group);
 	snprintf(spec, sizeof(spec), "%s:*", group);
 	names[0] = spec;
@@ -1753,7 +1732,7 @@ rpcsrv_addProcessGroup(struct rpcsrv_call *c, json_t *params,
 	if (rpcsrv_nparams(c, params, 1, 1) == -1 ||
 	    rpcsrv_str(c, params, 0, &name) == -1)
 		return -1;
-	if (rpcsrv_group_exists(c->sup, name))
+	if (supervisor_group_in_use(c->sup, name))
 		return rpcsrv_fault_named(c, XMLRPC_ALREADY_ADDED, name);
 	memset(&diff, 0, sizeof(diff));
 	diags_init(&d);

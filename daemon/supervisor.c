@@ -1024,17 +1024,6 @@ supervisor_config_read(const struct supervisor *sv)
 	return sv->read != NULL ? sv->read : supervisor_config(sv);
 }
 
-bool
-supervisor_group_in_use(const struct supervisor *sv, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sv->ngroups; i++)
-		if (strcmp(sv->groups[i].gc->name, name) == 0)
-			return true;
-	return false;
-}
-
 void
 supervisor_autostart(struct supervisor *sv)
 {
@@ -1296,6 +1285,13 @@ supervisor_group_named(struct supervisor *sv, const char *name)
 		if (strcmp(sv->groups[i].gc->name, name) == 0)
 			return &sv->groups[i];
 	return NULL;
+}
+
+bool
+supervisor_group_in_use(const struct supervisor *sv, const char *name)
+{
+	return supervisor_group_named((struct supervisor *)(uintptr_t)sv,
+	    name) != NULL;
 }
 
 static bool

@@ -104,14 +104,27 @@ def test_structures_and_faults(sb):
     check(p.supervisor.getPID() == s.proc.pid, "pid")
 
 
-def test_list_methods_match_supervisord(sb):
+def both_daemons(sb, programs=""):
+    """supervisord and superd started on the same config (the shared
+    programs plus `programs`): [(side, proxy)], supervisord first."""
     if SV is None:
         harness.skip("supervisord not installed")
-    lists = []
-    for name in ("sv", "sd"):
-        s = Side(sb, name)
+    import test_supervisorctl as T
+    saved = T.PROGRAMS
+    T.PROGRAMS = saved + programs
+    try:
+        sides = [Side(sb, "sv"), Side(sb, "sd")]
+    finally:
+        T.PROGRAMS = saved
+    out = []
+    for s in sides:
         s.start()
-        lists.append(sorted(proxy(os.path.join(s.dir, "s.sock")).system.listMethods()))
+        out.append((s, proxy(os.path.join(s.dir, "s.sock"))))
+    return out
+
+
+def test_list_methods_match_supervisord(sb):
+    lists = [sorted(p.system.listMethods()) for _, p in both_daemons(sb)]
     check(lists[0] == lists[1], "listMethods differ:\n%s\n%s" % tuple(lists))
 
 
@@ -132,13 +145,8 @@ def multicall_session(p):
 
 
 def test_multicall_waits_like_supervisord(sb):
-    if SV is None:
-        harness.skip("supervisord not installed")
     got = []
-    for name in ("sv", "sd"):
-        s = Side(sb, name)
-        s.start()
-        p = proxy(os.path.join(s.dir, "s.sock"))
+    for s, p in both_daemons(sb):
         wait_until(lambda: p.supervisor.getProcessInfo("web")["statename"] ==
                    "RUNNING", 10, "web running")
         got.append(multicall_session(p))
@@ -182,19 +190,8 @@ def test_exit_info_and_tails_like_supervisord(sb):
     """exitstatus and spawnerr after expected, unexpected and signal exits,
     after a stop, while running, after a too-quick exit; tail offsets
     below zero, as supervisord's tailFile computes them."""
-    if SV is None:
-        harness.skip("supervisord not installed")
-    import test_supervisorctl as T
-    saved = T.PROGRAMS
-    T.PROGRAMS = saved + EXITING
-    try:
-        sides = [Side(sb, "sv"), Side(sb, "sd")]
-    finally:
-        T.PROGRAMS = saved
     got = []
-    for s in sides:
-        s.start()
-        p = proxy(os.path.join(s.dir, "s.sock"))
+    for s, p in both_daemons(sb, EXITING):
         wait_until(lambda: all(p.supervisor.getProcessInfo(n)["statename"] == "EXITED"
                                for n in ("once", "okonce", "killed")) and
                    p.supervisor.getProcessInfo("web")["statename"] == "RUNNING",
