@@ -128,6 +128,14 @@ def read_text(path):
         return ""
 
 
+def read_json_lines(path):
+    """The JSON lines a helper has finished writing to path: a line still
+    being written (no newline yet) is left for the next look."""
+    text = read_text(path)
+    complete = text[:text.rfind("\n") + 1]
+    return [json.loads(line) for line in complete.splitlines() if line.strip()]
+
+
 def proc_stat(pid):
     """(state, ppid, pgid, utime+stime ticks) of pid, or None."""
     try:

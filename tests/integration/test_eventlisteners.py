@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import Failure, check, poll_until, read_text, skip, wait_until  # noqa: E402
+from harness import Failure, check, poll_until, read_json_lines, read_text, skip, wait_until  # noqa: E402
 
 LISTENER = r'''
 import json, os, signal, subprocess, sys, time
@@ -138,11 +138,7 @@ class Daemon:
                               timeout=30, env=self.sb.env())
 
     def events(self):
-        out = []
-        for line in read_text(self.evlog).splitlines():
-            if line.strip():
-                out.append(json.loads(line))
-        return out
+        return read_json_lines(self.evlog)
 
     def wait_events(self, pred, timeout=20, what="events"):
         def ready():
@@ -544,7 +540,7 @@ def test_rejected_event_stays_in_its_pool(sb):
     wait_until(lambda: "processname:ok" in read_text(calm), 10, "calm gets ok RUNNING")
     # Anything more for calm would have come with picky's retry.
     d.stop()
-    got = [json.loads(x) for x in read_text(calm).splitlines() if x.strip()]
+    got = read_json_lines(calm)
     check(len([e for e in got if "processname:ok" in e["payload"]]) == 1,
           "calm got ok RUNNING once: %s" % [short(e) for e in got])
 

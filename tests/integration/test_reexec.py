@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import Failure, check, free_port, program, wait_until, read_text  # noqa: E402
+from harness import Failure, check, free_port, program, read_json_lines, read_text, wait_until  # noqa: E402
 
 PY = sys.executable
 
@@ -384,7 +384,7 @@ def test_reexec_keeps_event_listeners_listening(sb):
     sb.start()
 
     def events():
-        return [json.loads(l) for l in read_text(evlog).splitlines() if l.strip()]
+        return read_json_lines(evlog)
 
     def seen(name, state):
         return [e for e in events() if e["hdr"]["eventname"] == "PROCESS_STATE_" + state
