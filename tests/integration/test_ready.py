@@ -233,7 +233,7 @@ def test_ready_notify_flood(sb):
     check(holds_for(lambda: sb.proc("app")["state"] == "RUNNING", 1.0), "left RUNNING")
     t = time.monotonic()
     sb.processes()
-    check(time.monotonic() - t < 0.5, "superd slow after the flood")
+    check(time.monotonic() - t < 2, "superd slow after the flood")
     check(w.path() == ["RUNNING"], "path %s" % w.path())
     # A restart waits for a new READY=1 on the same socket path.
     w.seen.clear()
