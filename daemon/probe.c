@@ -432,7 +432,6 @@ static void
 probe_start_connect(struct probe *p, const struct probe_conf *conf)
 {
 	struct evutil_addrinfo hints, *res = NULL;
-	struct evdns_getaddrinfo_request *req;
 	struct evdns_base *dns;
 	const char *host = conf->host;
 	char port[16], why[160];
@@ -448,10 +447,9 @@ probe_start_connect(struct probe *p, const struct probe_conf *conf)
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
-	hints.ai_flags = EVUTIL_AI_NUMERICSERV;
 	snprintf(port, sizeof(port), "%d", conf->port);
 	/* A numeric address needs no resolver. */
-	hints.ai_flags |= EVUTIL_AI_NUMERICHOST;
+	hints.ai_flags = EVUTIL_AI_NUMERICSERV | EVUTIL_AI_NUMERICHOST;
 	if ((r = evutil_getaddrinfo(host, port, &hints, &res)) == 0) {
 		probe_connect_to(p, res->ai_addr, (socklen_t)res->ai_addrlen);
 		evutil_freeaddrinfo(res);
@@ -465,8 +463,8 @@ probe_start_connect(struct probe *p, const struct probe_conf *conf)
 	}
 	/* NULL when it answered already (a hosts entry, an error): the
 	 * callback has run then. */
-	req = evdns_getaddrinfo(dns, host, port, &hints, probe_on_resolved, p);
-	p->dns_req = req;
+	p->dns_req = evdns_getaddrinfo(dns, host, port, &hints,
+	    probe_on_resolved, p);
 }
 
 /*

@@ -567,13 +567,13 @@ reexec_restore_early(const json_t *doc)
 void
 reexec_restore(struct supervisor *sv, const json_t *doc)
 {
-	char *ring;
+	char *ring = NULL;
 	size_t len;
 	json_int_t total;
 
 	/* Before anything else is logged about the restore. */
 	total = json_integer_value(json_object_get(doc, "mainlog_total"));
-	if ((ring = malloc(LOG_RING_SIZE)) != NULL && total > 0 &&
+	if (total > 0 && (ring = malloc(LOG_RING_SIZE)) != NULL &&
 	    handover_hex_get(doc, "mainlog", ring, LOG_RING_SIZE, &len) == 0)
 		(void)log_ring_restore(ring, len, (unsigned long long)total);
 	free(ring);

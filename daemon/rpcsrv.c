@@ -425,6 +425,13 @@ rpcsrv_op_check(struct rpcsrv_op *op, struct rpcsrv_item *it)
 	}
 }
 
+/* A fault as a multicall lists it among the values: new. */
+static json_t *
+rpcsrv_fault_struct(int code, const char *msg)
+{
+	return json_pack("{s:i, s:s}", "faultCode", code, "faultString", msg);
+}
+
 /* The op's answer (value, or the fault when value is NULL); frees op. */
 static void
 rpcsrv_op_finish(struct rpcsrv_op *op, json_t *value, int fault,
@@ -436,8 +443,7 @@ rpcsrv_op_finish(struct rpcsrv_op *op, json_t *value, int fault,
 		m->pending = NULL;
 		rpcsrv_op_free(op);
 		rpcsrv_multi_resume(m, value != NULL ? value :
-		    json_pack("{s:i, s:s}", "faultCode", fault,
-		    "faultString", msg));
+		    rpcsrv_fault_struct(fault, msg));
 		return;
 	}
 	http_on_close(op->req, NULL, NULL);
@@ -1758,23 +1764,17 @@ static int
 rpcsrv_removeProcessGroup(struct rpcsrv_call *c, json_t *params,
     json_t **result)
 {
-	struct process **procs;
 	const char *name;
-	size_t i, n;
 
 	if (rpcsrv_nparams(c, params, 1, 1) == -1 ||
-	    rpcsrv_str(c, params, 0, &name) == -1 ||
-	    rpcsrv_group_procs(c, name, &procs, &n) == -1)
+	    rpcsrv_str(c, params, 0, &name) == -1)
 		return -1;
-	for (i = 0; i < n; i++)
-		if (process_is_running(procs[i])) {
-			free(procs);
-			return rpcsrv_fault_named(c, XMLRPC_STILL_RUNNING,
-			    name);
-		}
-	free(procs);
-	if (supervisor_remove_group(c->sup, name) == -1)
-		return rpcsrv_fault_named(c, XMLRPC_FAILED, name);
+	switch (supervisor_remove_group(c->sup, name)) {
+	case -1:
+		return rpcsrv_fault_named(c, XMLRPC_BAD_NAME, name);
+	case 1:
+		return rpcsrv_fault_named(c, XMLRPC_STILL_RUNNING, name);
+	}
 	*result = json_true();
 	return 0;
 }
@@ -2040,9 +2040,8 @@ rpcsrv_multi_one(struct rpcsrv_multi *m, json_t *item)
 	if (rc == 0 && res != NULL)
 		json_array_append_new(m->results, res);
 	else
-		json_array_append_new(m->results, json_pack("{s:i, s:s}",
-		    "faultCode", c.fault != 0 ? c.fault : XMLRPC_FAILED,
-		    "faultString", c.msg));
+		json_array_append_new(m->results, rpcsrv_fault_struct(
+		    c.fault != 0 ? c.fault : XMLRPC_FAILED, c.msg));
 	return 0;
 }
 

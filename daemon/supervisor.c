@@ -38,6 +38,7 @@
 #include "sockets.h"
 #include "state.h"
 #include "supervisor.h"
+#include "xmalloc.h"
 
 struct supervisor_snap {
 	struct config *cfg;
@@ -1442,6 +1443,23 @@ supervisor_retire(struct supervisor *sv, struct process *p,
 	return 0;
 }
 
+/* Take g out of the running set (update's removal and
+ * removeProcessGroup): its processes retire, and the last group moves
+ * into its slot. The caller rebuilds the registry. */
+static void
+supervisor_group_drop(struct supervisor *sv, struct supervisor_group *g)
+{
+	size_t j;
+
+	log_info("group %s: removed", g->gc->name);
+	for (j = 0; j < g->n; j++)
+		if (supervisor_retire(sv, g->procs[j], g->snap) == -1)
+			log_error("supervisor: out of memory");
+	supervisor_group_clear(g);
+	supervisor_snap_unref(sv, g->snap);
+	*g = sv->groups[--sv->ngroups];
+}
+
 /* Restart `p` with `conf` once it is down. */
 static int
 supervisor_pend(struct supervisor *sv, struct process *p,
@@ -1666,16 +1684,8 @@ supervisor_update(struct supervisor *sv, const char *const *groups,
 	supervisor_set_order(sv, cfg);
 
 	for (i = 0; i < diff->nremoved; i++) {
-		g = supervisor_group_named(sv, diff->removed[i]);
-		if (g == NULL)
-			continue;
-		log_info("group %s: removed", g->gc->name);
-		for (j = 0; j < g->n; j++)
-			if (supervisor_retire(sv, g->procs[j], g->snap) == -1)
-				log_error("supervisor: out of memory");
-		supervisor_group_clear(g);
-		supervisor_snap_unref(sv, g->snap);
-		*g = sv->groups[--sv->ngroups];
+		if ((g = supervisor_group_named(sv, diff->removed[i])) != NULL)
+			supervisor_group_drop(sv, g);
 	}
 	for (i = 0; i < cfg->ngroups; i++) {
 		const struct group_conf *gc = cfg->groups[i];
@@ -1724,29 +1734,24 @@ supervisor_remove_group(struct supervisor *sv, const char *name)
 {
 	struct supervisor_group *g = supervisor_group_named(sv, name);
 	struct config_diff diff;
-	char copy[256], *names[1] = { copy };
+	char *copy;
 	size_t j;
 
 	if (g == NULL)
 		return -1;
 	for (j = 0; j < g->n; j++)
 		if (process_is_running(g->procs[j]))
-			return -1;
-	snprintf(copy, sizeof(copy), "%s", name);
-	log_info("group %s: removed", copy);
-	for (j = 0; j < g->n; j++)
-		if (supervisor_retire(sv, g->procs[j], g->snap) == -1)
-			log_error("supervisor: out of memory");
-	supervisor_group_clear(g);
-	supervisor_snap_unref(sv, g->snap);
-	*g = sv->groups[--sv->ngroups];
+			return 1;
+	copy = xstrdup(name);	/* name may be the group's own */
+	supervisor_group_drop(sv, g);
 	if (supervisor_rebuild(sv) == -1)
 		log_error("supervisor: out of memory rebuilding the registry");
 	supervisor_commit_sockets(sv);
 	memset(&diff, 0, sizeof(diff));
-	diff.removed = names;
+	diff.removed = &copy;
 	diff.nremoved = 1;
 	listeners_update(sv->listeners, supervisor_config(sv), &diff);
+	free(copy);
 	supervisor_kick(sv);
 	return 0;
 }

@@ -65,14 +65,14 @@ int	supervisor_reread(struct supervisor *, struct config_diff *,
  * config is invalid: nothing changes. */
 int	supervisor_update(struct supervisor *, const char *const *groups,
 	    size_t ngroups, struct config_diff *, struct diags *);
+/* supervisord's removeProcessGroup: a group whose processes are all
+ * stopped leaves the running set, whatever the config on disk says (a
+ * later update or addProcessGroup adds it again). 0 when removed, -1
+ * when there is no such group, 1 when one of its processes runs. */
+int	supervisor_remove_group(struct supervisor *, const char *name);
 /* After a reread or update: the [superd]/[control] keys whose new value
  * needs a restart of superd to take effect (socket...), into out (up to
  * max, borrowed static names); returns how many. */
-/* supervisord's removeProcessGroup: a group whose processes are all
- * stopped leaves the running set, whatever the config on disk says (a
- * later update or addProcessGroup adds it again). -1 when there is no
- * such group or one of its processes runs. */
-int	supervisor_remove_group(struct supervisor *, const char *name);
 size_t	supervisor_restart_needed(const struct supervisor *,
 	    const char **out, size_t max);
 

@@ -198,6 +198,7 @@ def test_start_all_order_remove_add(sb):
     same(sides, "status", "web")
     same(sides, "add", "web")
     same(sides, "remove", "worker")
+    same(sides, "remove", "nosuch")
     same(sides, "reread")
     same(sides, "update")
     for s in sides:
